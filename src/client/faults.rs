@@ -1,0 +1,206 @@
+//! Fault switches of the reference client: each one breaks exactly one behaviour of the 3.6.3
+//! Web SDK, so that every scenario can be shown to FAIL against a client that gets it wrong.
+//!
+//! The binary takes them from `IMSPEC_FAULTS` or `--fault` (comma-separated names). This module
+//! only names and parses them; the code that honours a switch asks [`Faults::has`].
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// One fault switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Fault {
+    /// Never emits `onOpened` nor replies to `connect`.
+    NoOpened,
+    /// A failed token request is reported with type 3 instead of 1.
+    WrongLoginError,
+    /// A non-OK PROVISION status is treated as success.
+    IgnoreProvisionStatus,
+    /// No `onReceivedMessage` after a server ack.
+    NoServerReceipt,
+    /// Integral `ext` / `customExts` values are sent as DOUBLE instead of INT.
+    WrongExtType,
+    /// Received `ext` is left out of message events.
+    DropExt,
+    /// Never sends the key ack (`CommSyncUL{queue, key}`) after a DL with metas.
+    NoKeyAck,
+    /// Does not pull the queues listed in the UNREAD reply.
+    SkipUnreadPull,
+    /// `disconnect` never emits `onClosed` and never replies.
+    NoClosed,
+    /// `onTextMessage.data` gets a suffix.
+    WrongText,
+    /// A read receipt is sent as a DELIVER_ACK.
+    ReadAsDelivery,
+    /// No heartbeat UNREAD.
+    NoHeartbeat,
+    /// Duplicate metas (ids already seen) are dispatched again.
+    NoDedupe,
+    /// A send failure is always reported as 604, whatever the status says.
+    WrongSendError,
+}
+
+/// Every switch: its name and what it breaks (`imspec run --list-faults`).
+pub const ALL: &[(&str, &str)] = &[
+    ("no-opened", "never emits onOpened nor replies to connect"),
+    (
+        "wrong-login-error",
+        "a failed token request is reported with type 3 instead of 1",
+    ),
+    (
+        "ignore-provision-status",
+        "a non-OK PROVISION status is treated as success",
+    ),
+    (
+        "no-server-receipt",
+        "no onReceivedMessage after a server ack",
+    ),
+    (
+        "wrong-ext-type",
+        "integral ext / customExts values are sent as DOUBLE instead of INT",
+    ),
+    ("drop-ext", "received ext is left out of message events"),
+    (
+        "no-key-ack",
+        "never sends the key ack after a DL with metas",
+    ),
+    (
+        "skip-unread-pull",
+        "does not pull the queues listed in the UNREAD reply",
+    ),
+    (
+        "no-closed",
+        "disconnect never emits onClosed and never replies",
+    ),
+    ("wrong-text", "onTextMessage data gets a suffix"),
+    ("read-as-delivery", "a read receipt goes out as DELIVER_ACK"),
+    ("no-heartbeat", "never sends the heartbeat UNREAD"),
+    (
+        "no-dedupe",
+        "metas whose id was already seen are dispatched again",
+    ),
+    (
+        "wrong-send-error",
+        "every send failure is reported as type 604",
+    ),
+];
+
+/// Every switch, in the order of [`ALL`].
+const ORDER: [Fault; 14] = [
+    Fault::NoOpened,
+    Fault::WrongLoginError,
+    Fault::IgnoreProvisionStatus,
+    Fault::NoServerReceipt,
+    Fault::WrongExtType,
+    Fault::DropExt,
+    Fault::NoKeyAck,
+    Fault::SkipUnreadPull,
+    Fault::NoClosed,
+    Fault::WrongText,
+    Fault::ReadAsDelivery,
+    Fault::NoHeartbeat,
+    Fault::NoDedupe,
+    Fault::WrongSendError,
+];
+
+impl Fault {
+    /// The switch's name on the command line.
+    pub fn name(self) -> &'static str {
+        ORDER
+            .iter()
+            .position(|f| *f == self)
+            .map_or("?", |i| ALL[i].0)
+    }
+}
+
+/// A name that is not a fault switch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown fault {name:?}; valid faults: {valid}")]
+pub struct UnknownFault {
+    /// The name given.
+    pub name: String,
+    /// The valid names, comma-separated.
+    pub valid: String,
+}
+
+/// A set of fault switches (empty: the client behaves as the SDK does).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults(BTreeSet<Fault>);
+
+impl Faults {
+    /// Every switch: its name and what it breaks.
+    pub const ALL: &'static [(&'static str, &'static str)] = ALL;
+
+    /// No faults.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Parses a comma-separated list of names; blanks and empty items are ignored.
+    pub fn parse(list: &str) -> Result<Faults, UnknownFault> {
+        let mut set = BTreeSet::new();
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let Some(i) = ALL.iter().position(|(n, _)| *n == name) else {
+                return Err(UnknownFault {
+                    name: name.to_string(),
+                    valid: ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+                });
+            };
+            set.insert(ORDER[i]);
+        }
+        Ok(Faults(set))
+    }
+
+    /// Adds one switch.
+    pub fn with(mut self, fault: Fault) -> Self {
+        self.0.insert(fault);
+        self
+    }
+
+    /// Whether the switch is on.
+    pub fn has(&self, fault: Fault) -> bool {
+        self.0.contains(&fault)
+    }
+
+    /// Whether no switch is on.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Faults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.0.iter().map(|x| x.name()).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_rejects_unknown_ones_listing_the_valid() {
+        let faults = Faults::parse(" no-opened, drop-ext,,").unwrap();
+        assert!(faults.has(Fault::NoOpened) && faults.has(Fault::DropExt));
+        assert!(!faults.has(Fault::NoKeyAck));
+        assert_eq!(faults.to_string(), "no-opened,drop-ext");
+        let err = Faults::parse("no-opened,bogus").unwrap_err();
+        assert_eq!(err.name, "bogus");
+        assert!(err.to_string().contains("no-key-ack"));
+        assert!(Faults::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn every_switch_has_a_unique_name() {
+        let mut names: Vec<&str> = ALL.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+        assert_eq!(ORDER.len(), ALL.len());
+        for (fault, (name, _)) in ORDER.iter().zip(ALL) {
+            assert_eq!(fault.name(), *name);
+            assert_eq!(Faults::parse(name).unwrap(), Faults::none().with(*fault));
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The task that owns one user's socket: login, then a loop over SockJS frames, requests and
+//! timers. Each SockJS message is handled to the end before anything else, and the frames its
+//! handlers queued are written before the next iteration, so a DL's callbacks and its key ack
+//! always come before the next request is looked at.
+
+use super::connection::{Action, Command, Session, Sock};
+use super::faults::{Fault, Faults};
+use super::js;
+use super::login::{self, TokenAnswer, Ws};
+use super::options::ConnectOptions;
+use super::output::UserOut;
+use crate::wire::frame;
+use crate::wire::sockjs::{self, ServerFrame};
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_message(ws: &mut Option<Ws>) -> Option<Result<Message, String>> {
+    match ws {
+        Some(ws) => ws.next().await.map(|r| r.map_err(|e| e.to_string())),
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes the frames the handlers queued; a close ends the socket (then `onClosed`).
+async fn flush(session: &mut Session, ws: &mut Option<Ws>) {
+    for action in std::mem::take(&mut session.actions) {
+        match action {
+            Action::Frame(msync) => {
+                let Some(socket) = ws.as_mut() else { continue };
+                let text = sockjs::encode_client(&[frame::encode_base64_msync(&msync)]);
+                if let Err(e) = socket.send(Message::text(text)).await {
+                    eprintln!("[imspec-reference] {}: send failed: {e}", session.out.user);
+                }
+            }
+            Action::Close => {
+                if let Some(mut socket) = ws.take() {
+                    let _ = socket.close(None).await;
+                }
+                session.sock = Sock::Closed;
+                if !session.faults.has(Fault::NoClosed) {
+                    session.emit("onClosed", None);
+                }
+            }
+        }
+    }
+}
+
+/// Runs one connection: `connect` request `id`, then requests from `commands` until the
+/// channel closes.
+pub async fn run(
+    out: UserOut,
+    id: u64,
+    options: ConnectOptions,
+    faults: Faults,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let mut session = Session::new(out, options, faults, id);
+    let mut ws = login_and_open(&mut session).await;
+    flush(&mut session, &mut ws).await;
+    loop {
+        let heartbeat_at = session.heartbeat_at;
+        let q_timer_at = session.q_timer.as_ref().map(|(at, _)| *at);
+        tokio::select! {
+            biased;
+            message = next_message(&mut ws) => on_socket(&mut session, &mut ws, message).await,
+            command = commands.recv() => match command {
+                Some(command) => session.on_command(command),
+                None => break,
+            },
+            () = sleep_until(heartbeat_at) => session.on_heartbeat(),
+            () = sleep_until(q_timer_at) => session.on_q_timer(),
+        }
+        flush(&mut session, &mut ws).await;
+    }
+}
+
+async fn on_socket(
+    session: &mut Session,
+    ws: &mut Option<Ws>,
+    message: Option<Result<Message, String>>,
+) {
+    let text = match message {
+        Some(Ok(Message::Text(text))) => text.to_string(),
+        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => return,
+        Some(Ok(Message::Binary(_))) => {
+            eprintln!("[imspec-reference] binary WebSocket message ignored (SockJS is text)");
+            return;
+        }
+        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+            *ws = None;
+            session.on_close();
+            return;
+        }
+    };
+    match ServerFrame::parse(&text) {
+        Ok(ServerFrame::Messages(messages)) => {
+            for m in messages {
+                session.on_message(&m, login::now_ms());
+            }
+        }
+        Ok(ServerFrame::Close { .. }) => {
+            if let Some(mut socket) = ws.take() {
+                let _ = socket.close(None).await;
+            }
+            session.on_close();
+        }
+        Ok(ServerFrame::Open | ServerFrame::Heartbeat) => {}
+        Err(e) => eprintln!("[imspec-reference] {}: {e}", session.out.user),
+    }
+}
+
+/// Validation, token, SockJS, PROVISION: everything up to waiting for the PROVISION answer.
+async fn login_and_open(session: &mut Session) -> Option<Ws> {
+    let (org, app) = session.validate()?;
+    let username = session.out.user.clone();
+    let answer = login::request_token(
+        &session.options.api_url,
+        &org,
+        &app,
+        &username,
+        session.options.password.clone(),
+    )
+    .await;
+    let granted = match answer {
+        TokenAnswer::Granted(json) => json,
+        TokenAnswer::Refused { body } => {
+            session.token_refused(body);
+            return None;
+        }
+        TokenAnswer::Silent(why) => {
+            eprintln!("[imspec-reference] {username}: token request failed silently: {why}");
+            return None;
+        }
+    };
+    let access_token = granted.get("access_token").cloned();
+    session.token = match &access_token {
+        None => "undefined".to_string(),
+        Some(v) => js::proto_string(Some(v)).unwrap_or_else(|| "null".to_string()),
+    };
+    let ws = login::open_sockjs(&session.options.url).await;
+    if !js::truthy(access_token.as_ref()) {
+        let data = json!({"type": 3, "message": "token not assign error", "data": granted});
+        session.emit("onError", Some(data));
+    }
+    match ws {
+        Ok(ws) => {
+            session.on_open(login::now_ms());
+            Some(ws)
+        }
+        Err(e) => {
+            eprintln!("[imspec-reference] {username}: {e}");
+            session.sock = Sock::Closed;
+            session.on_close();
+            None
+        }
+    }
+}

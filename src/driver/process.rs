@@ -1,0 +1,413 @@
+//! One running driver process and its stdin/stdout/stderr.
+
+use super::protocol::{DriverLine, Event, PROTOCOL_VERSION, Reply, Request};
+use futures_util::StreamExt as _;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, timeout_at};
+use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
+
+/// Longest stdout line accepted from a driver (a line is one reply or event).
+const MAX_LINE: usize = 16 * 1024 * 1024;
+/// How many stderr lines are kept for the failure report.
+const STDERR_LINES: usize = 40;
+/// How long a driver has to exit after answering `shutdown` (the protocol says 2 s).
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+/// Why a driver could not be used any more.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DriverFailure {
+    /// The command could not be started at all.
+    #[error("driver command could not be started: {0}")]
+    Spawn(String),
+    /// The driver wrote something on stdout that breaks the protocol.
+    #[error("driver broke the protocol: {0}")]
+    Protocol(String),
+    /// The driver's stdout closed (it exited or closed it) while the harness still needed it.
+    #[error("driver exited early ({status})")]
+    Exited {
+        /// The exit status, as far as known.
+        status: String,
+    },
+    /// Nothing came before the step's deadline.
+    #[error("timed out waiting for {what}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+    },
+}
+
+/// What the driver said about itself in answer to `hello`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Hello {
+    /// The driver's name.
+    pub driver: String,
+    /// The SDK it drives.
+    pub sdk: String,
+    /// The SDK's version.
+    pub sdk_version: String,
+    /// The ops it implements.
+    pub ops: Vec<String>,
+}
+
+/// One line of the conversation with a driver, in the order the harness saw them.
+#[derive(Debug, Clone)]
+pub enum LogEntry {
+    /// A request the harness sent.
+    Request(Request),
+    /// A reply the driver sent.
+    Reply(Reply),
+    /// An event the driver sent.
+    Event(Event),
+}
+
+/// A running driver.
+pub struct Driver {
+    child: Child,
+    pgid: Option<i32>,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::UnboundedReceiver<Result<DriverLine, DriverFailure>>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    next_id: u64,
+    replies: HashMap<u64, Reply>,
+    outstanding: HashMap<u64, String>,
+    events: Vec<Event>,
+    log: Vec<LogEntry>,
+    broken: Option<DriverFailure>,
+}
+
+impl Driver {
+    /// Starts `command` through `sh -c` in a process group of its own, with the protocol's
+    /// environment variables set. `extra_env` is added on top (fault switches, for instance).
+    pub fn spawn(
+        command: &str,
+        scenario_id: &str,
+        extra_env: &[(String, String)],
+    ) -> Result<Driver, DriverFailure> {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(command)
+            .env("IMSPEC_PROTOCOL", PROTOCOL_VERSION.to_string())
+            .env("IMSPEC_SCENARIO", scenario_id)
+            .envs(extra_env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| DriverFailure::Spawn(format!("{command}: {e}")))?;
+        let pgid = child.id().map(|id| id as i32);
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr_pipe = child.stderr.take().expect("stderr is piped");
+
+        let (tx, lines) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut framed = FramedRead::new(stdout, LinesCodec::new_with_max_length(MAX_LINE));
+            while let Some(next) = framed.next().await {
+                let parsed = match next {
+                    Ok(line) => DriverLine::parse(&line).map_err(|e| {
+                        DriverFailure::Protocol(format!(
+                            "stdout line is {e}: {}",
+                            preview(&line, 200)
+                        ))
+                    }),
+                    Err(LinesCodecError::MaxLineLengthExceeded) => Err(DriverFailure::Protocol(
+                        format!("stdout line longer than {MAX_LINE} bytes"),
+                    )),
+                    Err(LinesCodecError::Io(e)) => Err(DriverFailure::Protocol(format!(
+                        "stdout is not UTF-8 text ({e})"
+                    ))),
+                };
+                let stop = parsed.is_err();
+                if tx.send(parsed).is_err() || stop {
+                    return;
+                }
+            }
+        });
+
+        let stderr = Arc::new(Mutex::new(VecDeque::new()));
+        let tail = stderr.clone();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stderr_pipe).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
+                if tail.len() == STDERR_LINES {
+                    tail.pop_front();
+                }
+                tail.push_back(preview(&line, 400));
+            }
+        });
+
+        Ok(Driver {
+            child,
+            pgid,
+            stdin,
+            lines,
+            stderr,
+            next_id: 1,
+            replies: HashMap::new(),
+            outstanding: HashMap::new(),
+            events: Vec::new(),
+            log: Vec::new(),
+            broken: None,
+        })
+    }
+
+    /// Sends `hello` and checks the protocol version the driver speaks.
+    pub async fn hello(&mut self, deadline: Instant) -> Result<Hello, DriverFailure> {
+        let reply = self
+            .call(
+                "hello",
+                None,
+                json!({"protocol": PROTOCOL_VERSION}),
+                deadline,
+            )
+            .await?;
+        if !reply.ok {
+            return Err(self.fail(DriverFailure::Protocol(format!(
+                "driver refused hello: {}",
+                serde_json::to_string(&reply.error).unwrap_or_default()
+            ))));
+        }
+        let result = reply.result.unwrap_or(Value::Null);
+        let text = |key: &str| {
+            result
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        Ok(Hello {
+            driver: text("driver"),
+            sdk: text("sdk"),
+            sdk_version: text("sdkVersion"),
+            ops: result
+                .get("ops")
+                .and_then(Value::as_array)
+                .map(|ops| {
+                    ops.iter()
+                        .filter_map(|o| o.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Sends a request and returns its id without waiting for the reply.
+    pub async fn request(
+        &mut self,
+        op: &str,
+        user: Option<&str>,
+        args: Value,
+    ) -> Result<u64, DriverFailure> {
+        self.check()?;
+        let request = Request {
+            id: self.next_id,
+            op: op.to_string(),
+            user: user.map(String::from),
+            args,
+        };
+        self.next_id += 1;
+        let mut line = serde_json::to_string(&request).expect("requests serialise");
+        line.push('\n');
+        let written = match self.stdin.as_mut() {
+            Some(stdin) => stdin
+                .write_all(line.as_bytes())
+                .await
+                .and(stdin.flush().await),
+            None => Err(std::io::Error::other("stdin closed")),
+        };
+        if let Err(e) = written {
+            let status = self.exit_status().await;
+            return Err(self.fail(DriverFailure::Exited {
+                status: format!("{status}; writing to its stdin failed: {e}"),
+            }));
+        }
+        self.outstanding.insert(request.id, op.to_string());
+        self.log.push(LogEntry::Request(request.clone()));
+        Ok(request.id)
+    }
+
+    /// Waits for the reply to request `id`.
+    pub async fn reply(&mut self, id: u64, deadline: Instant) -> Result<Reply, DriverFailure> {
+        loop {
+            if let Some(reply) = self.replies.remove(&id) {
+                return Ok(reply);
+            }
+            let op = self.outstanding.get(&id).cloned().unwrap_or_default();
+            self.pump(deadline, || format!("reply to `{op}` (request {id})"))
+                .await?;
+        }
+    }
+
+    /// Sends a request and waits for its reply.
+    pub async fn call(
+        &mut self,
+        op: &str,
+        user: Option<&str>,
+        args: Value,
+        deadline: Instant,
+    ) -> Result<Reply, DriverFailure> {
+        let id = self.request(op, user, args).await?;
+        self.reply(id, deadline).await
+    }
+
+    /// Waits until an event at index `from` or later satisfies `matches`; returns its index.
+    pub async fn event(
+        &mut self,
+        from: usize,
+        deadline: Instant,
+        what: &str,
+        mut matches: impl FnMut(usize, &Event) -> bool,
+    ) -> Result<usize, DriverFailure> {
+        let mut checked = from;
+        loop {
+            while checked < self.events.len() {
+                if matches(checked, &self.events[checked]) {
+                    return Ok(checked);
+                }
+                checked += 1;
+            }
+            self.pump(deadline, || what.to_string()).await?;
+        }
+    }
+
+    /// Collects whatever arrives until `deadline`; a timeout here is not a failure.
+    pub async fn drain_until(&mut self, deadline: Instant) -> Result<(), DriverFailure> {
+        match self.pump(deadline, String::new).await {
+            Err(DriverFailure::Timeout { .. }) | Ok(()) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Every event received so far, in arrival order.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// The whole conversation so far.
+    pub fn log(&self) -> &[LogEntry] {
+        &self.log
+    }
+
+    /// The last lines the driver wrote on stderr.
+    pub fn stderr_tail(&self) -> String {
+        let tail = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+        tail.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Asks the driver to shut down and waits for it to exit. A driver that does not answer,
+    /// or is still running 2 s after answering, is killed with its process group and reported.
+    pub async fn shutdown(&mut self, deadline: Instant) -> Result<(), DriverFailure> {
+        let outcome = if self.broken.is_some() {
+            Ok(())
+        } else {
+            match self.call("shutdown", None, json!({}), deadline).await {
+                Ok(_) => {
+                    self.stdin = None;
+                    match tokio::time::timeout(EXIT_GRACE, self.child.wait()).await {
+                        Ok(Ok(status)) if status.success() => Ok(()),
+                        Ok(Ok(status)) => Err(DriverFailure::Protocol(format!(
+                            "driver exited with {status} after shutdown (the protocol asks for 0)"
+                        ))),
+                        Ok(Err(e)) => Err(DriverFailure::Protocol(format!("wait failed: {e}"))),
+                        Err(_) => Err(DriverFailure::Protocol(
+                            "driver still running 2 s after answering shutdown".into(),
+                        )),
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        };
+        self.kill();
+        // Let the stderr reader catch the last lines the driver wrote.
+        let _ = tokio::time::timeout(Duration::from_millis(200), self.child.wait()).await;
+        outcome
+    }
+
+    /// Kills the driver's whole process group.
+    pub fn kill(&mut self) {
+        if let Some(pgid) = self.pgid.take() {
+            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        }
+        let _ = self.child.start_kill();
+    }
+
+    /// Receives one line and files it, or fails.
+    async fn pump(
+        &mut self,
+        deadline: Instant,
+        what: impl Fn() -> String,
+    ) -> Result<(), DriverFailure> {
+        self.check()?;
+        match timeout_at(deadline, self.lines.recv()).await {
+            Err(_) => Err(DriverFailure::Timeout { what: what() }),
+            Ok(None) => {
+                let status = self.exit_status().await;
+                Err(self.fail(DriverFailure::Exited { status }))
+            }
+            Ok(Some(Err(failure))) => Err(self.fail(failure)),
+            Ok(Some(Ok(DriverLine::Event(event)))) => {
+                self.log.push(LogEntry::Event(event.clone()));
+                self.events.push(event);
+                Ok(())
+            }
+            Ok(Some(Ok(DriverLine::Reply(reply)))) => {
+                if self.outstanding.remove(&reply.id).is_none() {
+                    return Err(self.fail(DriverFailure::Protocol(format!(
+                        "reply to request {} which is unknown or already answered",
+                        reply.id
+                    ))));
+                }
+                self.log.push(LogEntry::Reply(reply.clone()));
+                self.replies.insert(reply.id, reply);
+                Ok(())
+            }
+        }
+    }
+
+    fn check(&self) -> Result<(), DriverFailure> {
+        match &self.broken {
+            Some(failure) => Err(failure.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&mut self, failure: DriverFailure) -> DriverFailure {
+        self.broken = Some(failure.clone());
+        self.kill();
+        failure
+    }
+
+    async fn exit_status(&mut self) -> String {
+        match tokio::time::timeout(Duration::from_millis(500), self.child.wait()).await {
+            Ok(Ok(status)) => status.to_string(),
+            Ok(Err(e)) => format!("status unknown: {e}"),
+            Err(_) => "stdout closed, process still running".to_string(),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn preview(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}

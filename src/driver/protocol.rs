@@ -1,0 +1,125 @@
+//! The messages of the driver protocol, version 1 (`../shared/DRIVER-PROTOCOL.md`), shared by
+//! the harness side (`driver`) and the reference client (`client`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The protocol version this harness speaks.
+pub const PROTOCOL_VERSION: u64 = 1;
+
+/// A request from the harness to a driver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// Chosen by the harness, unique within one driver's run.
+    pub id: u64,
+    /// The operation (`hello`, `connect`, `send`, ...).
+    pub op: String,
+    /// The connection the op is for; absent for `hello` and `shutdown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The op's arguments.
+    #[serde(default)]
+    pub args: Value,
+}
+
+/// A reply from a driver: exactly one per request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// The id of the request this answers.
+    pub id: u64,
+    /// Whether the op succeeded.
+    pub ok: bool,
+    /// The result on success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// The error on failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<DriverError>,
+}
+
+/// What a driver reports when an op fails: the SDK's `e` as given to `fail` / `onError`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriverError {
+    /// The SDK's `e.type`: a number for documented codes, `"unsupported"` for an op the driver
+    /// does not implement.
+    #[serde(rename = "type")]
+    pub kind: Value,
+    /// The rest of what the SDK passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Extra data the SDK passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl DriverError {
+    /// The error a driver gives for an op it does not implement.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        DriverError {
+            kind: Value::String("unsupported".into()),
+            message: Some(message.into()),
+            data: None,
+        }
+    }
+
+    /// Whether this is the "op not implemented" answer.
+    pub fn is_unsupported(&self) -> bool {
+        self.kind == "unsupported"
+    }
+}
+
+/// An SDK callback forwarded by a driver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// The callback's name (`onTextMessage`, ...).
+    pub event: String,
+    /// The connection it happened on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The object the SDK passed to the callback.
+    #[serde(default)]
+    pub data: Value,
+}
+
+/// One line a driver writes on stdout.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DriverLine {
+    /// An answer to a request.
+    Reply(Reply),
+    /// A forwarded callback.
+    Event(Event),
+}
+
+/// Why a line from a driver breaks the protocol.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LineError {
+    /// Not JSON at all.
+    #[error("not JSON ({0})")]
+    NotJson(String),
+    /// JSON, but not an object.
+    #[error("not a JSON object")]
+    NotAnObject,
+    /// An object that is neither a reply nor an event.
+    #[error("neither a reply (`id` + `ok`) nor an event (`event`): {0}")]
+    Shape(String),
+}
+
+impl DriverLine {
+    /// Parses one stdout line of a driver.
+    pub fn parse(line: &str) -> Result<Self, LineError> {
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| LineError::NotJson(e.to_string()))?;
+        let Value::Object(object) = &value else {
+            return Err(LineError::NotAnObject);
+        };
+        if object.contains_key("event") {
+            serde_json::from_value(value)
+                .map(DriverLine::Event)
+                .map_err(|e| LineError::Shape(e.to_string()))
+        } else {
+            serde_json::from_value(value)
+                .map(DriverLine::Reply)
+                .map_err(|e| LineError::Shape(e.to_string()))
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! The scenario runner: picks scenarios, runs them (in parallel, each with its own fake server
+//! and driver), and gives each a verdict.
+//!
+//! It owns verdicts and the expected-failures list; it does not print (reports do, from the
+//! [`RunEvent`]s it sends) and knows the wire only through `server` and `transcript`.
+
+mod execute;
+pub mod expected;
+pub mod matching;
+pub mod snapshot;
+pub mod transcript;
+
+use crate::driver::Hello;
+use crate::scenario::{self, LoadError, Scenario};
+use expected::ExpectedFailures;
+use futures_util::StreamExt as _;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The client under test: a driver command line and extra environment for it.
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    /// Run through `sh -c`.
+    pub command: String,
+    /// Added to the driver's environment.
+    pub env: Vec<(String, String)>,
+    /// How reports name it.
+    pub label: String,
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The client.
+    pub client: ClientSpec,
+    /// Default deadline of a step.
+    pub step_timeout: Duration,
+    /// The snapshots folder.
+    pub snapshots: PathBuf,
+    /// Rewrite snapshots instead of comparing.
+    pub update_snapshots: bool,
+    /// Scenarios run at once.
+    pub jobs: usize,
+    /// The expected-failures list.
+    pub expected: ExpectedFailures,
+}
+
+/// The verdict of one scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every expectation held and the transcript is the snapshot.
+    Pass,
+    /// An expectation broke, or the driver broke the protocol.
+    Fail,
+    /// The driver lacks an op the scenario needs.
+    Unsupported,
+    /// Failed, and listed in the expected-failures file.
+    Xfail,
+    /// Passed, but listed in the expected-failures file: fails the run.
+    Xpass,
+    /// The harness itself could not run the scenario.
+    Error,
+}
+
+impl Verdict {
+    /// Upper-case name for terminal output.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Unsupported => "UNSUPPORTED",
+            Verdict::Xfail => "XFAIL",
+            Verdict::Xpass => "XPASS",
+            Verdict::Error => "ERROR",
+        }
+    }
+
+    /// Whether this verdict fails the run.
+    pub fn fails_run(self) -> bool {
+        matches!(self, Verdict::Fail | Verdict::Xpass | Verdict::Error)
+    }
+}
+
+/// The first broken expectation of a scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepFailure {
+    /// The 1-based step, when a step broke.
+    pub step: Option<usize>,
+    /// The line of that step in the scenario file.
+    pub line: Option<usize>,
+    /// What broke.
+    pub message: String,
+    #[serde(skip)]
+    unsupported: bool,
+}
+
+impl StepFailure {
+    fn at_start(message: String) -> Self {
+        StepFailure {
+            step: None,
+            line: None,
+            message,
+            unsupported: false,
+        }
+    }
+}
+
+/// What running a scenario gave, before the expected-failures list is applied.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// All good.
+    Pass,
+    /// Something broke.
+    Fail(StepFailure),
+    /// An op is not supported by the driver.
+    Unsupported(String),
+    /// The harness could not run it.
+    HarnessError(String),
+}
+
+/// Everything about one scenario's run.
+#[derive(Debug, Clone)]
+pub struct ScenarioRun {
+    /// Scenario id.
+    pub id: String,
+    /// The scenario file.
+    pub path: PathBuf,
+    /// Its one-line purpose.
+    pub purpose: String,
+    /// The guide line it checks.
+    pub guide: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// The verdict after the expected-failures list.
+    pub verdict: Verdict,
+    /// The reason from the expected-failures list, when listed.
+    pub expected_reason: Option<String>,
+    /// Wall time.
+    pub duration: Duration,
+    /// The driver's `hello`.
+    pub hello: Option<Hello>,
+    /// The driver's last stderr lines.
+    pub stderr_tail: String,
+    /// The normalised transcript.
+    pub transcript: String,
+    /// The diff against the snapshot, when it differs.
+    pub diff: Option<String>,
+    /// Whether the snapshot was written by this run.
+    pub snapshot_written: bool,
+}
+
+impl ScenarioRun {
+    fn new(scenario: &Scenario) -> Self {
+        ScenarioRun {
+            id: scenario.id.clone(),
+            path: scenario.path.clone(),
+            purpose: scenario.purpose.clone(),
+            guide: scenario.guide.clone(),
+            outcome: Outcome::Pass,
+            verdict: Verdict::Pass,
+            expected_reason: None,
+            duration: Duration::ZERO,
+            hello: None,
+            stderr_tail: String::new(),
+            transcript: String::new(),
+            diff: None,
+            snapshot_written: false,
+        }
+    }
+
+    /// The message of the failure, if any.
+    pub fn failure_message(&self) -> Option<String> {
+        match &self.outcome {
+            Outcome::Pass => None,
+            Outcome::Fail(f) => Some(match (f.step, f.line) {
+                (Some(step), Some(line)) => format!(
+                    "step {step} ({}:{line}): {}",
+                    self.path.display(),
+                    f.message
+                ),
+                _ => f.message.clone(),
+            }),
+            Outcome::Unsupported(m) | Outcome::HarnessError(m) => Some(m.clone()),
+        }
+    }
+}
+
+/// What the runner tells reports as it goes.
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    /// The run starts with this many scenarios.
+    Started {
+        /// How many.
+        total: usize,
+    },
+    /// A scenario finished.
+    Finished(Box<ScenarioRun>),
+}
+
+/// Selected scenarios, loaded. Loading errors are harness errors.
+pub fn select(root: &Path, filters: &[String]) -> Result<Vec<Scenario>, SelectError> {
+    let filter = build_filter(filters)?;
+    let mut scenarios = Vec::new();
+    for (id, path) in scenario::discover(root)? {
+        if filter.as_ref().is_none_or(|f| f.is_match(&id)) {
+            scenarios.push(scenario::load_file(&id, &path)?);
+        }
+    }
+    Ok(scenarios)
+}
+
+/// Why scenarios could not be selected.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    /// A scenario file is broken.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// A `--filter` is not a glob.
+    #[error("--filter {pattern:?} is not a valid glob: {why}")]
+    Filter {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        why: String,
+    },
+}
+
+fn build_filter(filters: &[String]) -> Result<Option<GlobSet>, SelectError> {
+    if filters.is_empty() {
+        return Ok(None);
+    }
+    let mut set = GlobSetBuilder::new();
+    for pattern in filters {
+        set.add(Glob::new(pattern).map_err(|e| SelectError::Filter {
+            pattern: pattern.clone(),
+            why: e.to_string(),
+        })?);
+    }
+    set.build().map(Some).map_err(|e| SelectError::Filter {
+        pattern: filters.join(", "),
+        why: e.to_string(),
+    })
+}
+
+/// Runs scenarios with up to `config.jobs` at once; reports get every [`RunEvent`]. Returns the
+/// runs in scenario id order.
+pub async fn run_all(
+    scenarios: Vec<Scenario>,
+    config: &RunConfig,
+    events: mpsc::UnboundedSender<RunEvent>,
+) -> Vec<ScenarioRun> {
+    let _ = events.send(RunEvent::Started {
+        total: scenarios.len(),
+    });
+    let mut runs: Vec<ScenarioRun> = futures_util::stream::iter(scenarios.iter())
+        .map(|scenario| async {
+            let mut run = execute::run(scenario, config).await;
+            apply_expected(&mut run, &config.expected);
+            let _ = events.send(RunEvent::Finished(Box::new(run.clone())));
+            run
+        })
+        .buffer_unordered(config.jobs.max(1))
+        .collect()
+        .await;
+    runs.sort_by(|a, b| a.id.cmp(&b.id));
+    runs
+}
+
+fn apply_expected(run: &mut ScenarioRun, expected: &ExpectedFailures) {
+    let listed = expected.lookup(&run.id);
+    run.expected_reason = listed.map(|e| e.reason.clone());
+    run.verdict = match (&run.outcome, listed.is_some()) {
+        (Outcome::Pass, false) => Verdict::Pass,
+        (Outcome::Pass, true) => Verdict::Xpass,
+        (Outcome::Fail(_), false) => Verdict::Fail,
+        (Outcome::Fail(_), true) => Verdict::Xfail,
+        (Outcome::Unsupported(_), _) => Verdict::Unsupported,
+        (Outcome::HarnessError(_), _) => Verdict::Error,
+    };
+}
+
+/// Counts per verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// All scenarios.
+    pub total: usize,
+    /// PASS.
+    pub passed: usize,
+    /// FAIL.
+    pub failed: usize,
+    /// UNSUPPORTED.
+    pub unsupported: usize,
+    /// XFAIL.
+    pub xfail: usize,
+    /// XPASS.
+    pub xpass: usize,
+    /// ERROR (the harness could not run the scenario).
+    pub errors: usize,
+}
+
+impl Summary {
+    /// Counts the verdicts of runs.
+    pub fn of(runs: &[ScenarioRun]) -> Self {
+        let mut s = Summary {
+            total: runs.len(),
+            ..Default::default()
+        };
+        for run in runs {
+            match run.verdict {
+                Verdict::Pass => s.passed += 1,
+                Verdict::Fail => s.failed += 1,
+                Verdict::Unsupported => s.unsupported += 1,
+                Verdict::Xfail => s.xfail += 1,
+                Verdict::Xpass => s.xpass += 1,
+                Verdict::Error => s.errors += 1,
+            }
+        }
+        s
+    }
+}

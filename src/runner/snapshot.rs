@@ -1,0 +1,120 @@
+//! Snapshot files (`snapshots/<area>__<name>.snap`, insta's format): read with insta, compared
+//! with the run's transcript, rewritten only when asked (`--update-snapshots`; CI never does).
+
+use insta::internals::{SnapshotContents, TextSnapshotContents};
+use insta::{Snapshot, TextSnapshotKind};
+use similar::TextDiff;
+use std::path::{Path, PathBuf};
+
+/// What comparing a transcript with its snapshot gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SnapshotOutcome {
+    /// The transcript is the snapshot.
+    Matches,
+    /// There is no snapshot file.
+    Missing,
+    /// They differ; the unified diff (snapshot → run).
+    Differs(String),
+    /// The snapshot was (re)written.
+    Written,
+    /// The snapshot file exists but cannot be read.
+    Unreadable(String),
+}
+
+/// The snapshot path of a scenario id.
+pub fn path_for(folder: &Path, id: &str) -> PathBuf {
+    folder.join(format!("{}.snap", id.replace('/', "__")))
+}
+
+/// Compares `transcript` with the snapshot at `path`; writes it instead when `update`.
+pub fn check(path: &Path, source: &str, transcript: &str, update: bool) -> SnapshotOutcome {
+    let new = TextSnapshotContents::new(transcript.to_string(), TextSnapshotKind::File);
+    let old = path.exists().then(|| Snapshot::from_file(path));
+    let old_text = match old {
+        Some(Ok(snapshot)) => match snapshot.contents() {
+            SnapshotContents::Text(text) => Some(text.clone()),
+            _ => {
+                return SnapshotOutcome::Unreadable(format!(
+                    "{}: not a text snapshot",
+                    path.display()
+                ));
+            }
+        },
+        Some(Err(e)) if !update => {
+            return SnapshotOutcome::Unreadable(format!("{}: {e}", path.display()));
+        }
+        _ => None,
+    };
+    if let Some(old) = &old_text
+        && new.matches_latest(old)
+    {
+        return SnapshotOutcome::Matches;
+    }
+    if update {
+        return match write(path, source, transcript) {
+            Ok(()) => SnapshotOutcome::Written,
+            Err(e) => SnapshotOutcome::Unreadable(format!("{}: cannot write: {e}", path.display())),
+        };
+    }
+    match old_text {
+        None => SnapshotOutcome::Missing,
+        Some(old) => SnapshotOutcome::Differs(diff(&old.to_string(), &new.to_string())),
+    }
+}
+
+/// A unified diff of two transcripts, snapshot first.
+pub fn diff(old: &str, new: &str) -> String {
+    TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(2)
+        .header("snapshot", "this run")
+        .to_string()
+}
+
+/// Writes a snapshot in insta's file format.
+fn write(path: &Path, source: &str, transcript: &str) -> std::io::Result<()> {
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
+    let body = transcript.trim_end();
+    std::fs::write(
+        path,
+        format!("---\nsource: {source}\nexpression: transcript\n---\n{body}\n"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_snapshots_read_back_with_insta_and_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_for(dir.path(), "login/ok");
+        assert!(path.ends_with("login__ok.snap"));
+        let transcript = "== http\nPOST /org/app/token {}\n\n";
+        assert_eq!(
+            check(&path, "scenarios/login/ok.toml", transcript, false),
+            SnapshotOutcome::Missing
+        );
+        assert_eq!(
+            check(&path, "scenarios/login/ok.toml", transcript, true),
+            SnapshotOutcome::Written
+        );
+        assert_eq!(
+            check(&path, "scenarios/login/ok.toml", transcript, false),
+            SnapshotOutcome::Matches
+        );
+        match check(
+            &path,
+            "scenarios/login/ok.toml",
+            "== http\nPOST /org/app/token {\"x\":1}\n",
+            false,
+        ) {
+            SnapshotOutcome::Differs(diff) => {
+                assert!(diff.contains("+POST /org/app/token {\"x\":1}"), "{diff}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! A scenario's transcript: every frame, HTTP exchange and driver line of the run, sorted into
+//! lanes that do not race with each other, normalised so that two runs of the same client (and
+//! two clients that behave alike) give the same text.
+//!
+//! Lanes: `http` (in order), then per user: `driver` (requests, replies, events), `session`
+//! (PROVISION, UNREAD, STATISTIC metas and their answers: the SDK's housekeeping, whose timing
+//! against pushed messages is not fixed) and `messages` (everything else on the socket).
+//! Normalisation replaces ids, timestamps, resources, tokens and uuids by placeholders numbered
+//! in order of first appearance (`<id-3>`), and the server's port by `<port>`.
+
+use crate::driver::LogEntry;
+use crate::server::observe::{Observation, ObservationKind, TransportWhat};
+use crate::wire::Direction;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Builds the normalised transcript text.
+pub fn build(observations: &[Observation], log: &[LogEntry], port: u16) -> String {
+    let lanes = lanes(observations, log);
+    let mut normaliser = Normaliser::new(port);
+    let mut out = String::new();
+    for (title, lines) in lanes {
+        if lines.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("== {title}\n"));
+        for (prefix, value) in lines {
+            let value = normaliser.value(value, None);
+            let text = match &value {
+                Value::Null => String::new(),
+                Value::String(s) => format!(" {s}"),
+                other => format!(" {other}"),
+            };
+            out.push_str(&normaliser.text(&format!("{prefix}{text}")));
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out
+}
+
+type Lines = Vec<(String, Value)>;
+
+fn lanes(observations: &[Observation], log: &[LogEntry]) -> Vec<(String, Lines)> {
+    // Which user each socket belongs to, known once its PROVISION named one.
+    let mut conn_user: HashMap<u64, String> = HashMap::new();
+    for o in observations {
+        if let ObservationKind::Frame(f) = &o.kind
+            && let Some(user) = &f.user
+        {
+            conn_user.entry(f.conn).or_insert_with(|| user.clone());
+        }
+    }
+    let lane_of = |conn: u64| {
+        conn_user
+            .get(&conn)
+            .cloned()
+            .unwrap_or_else(|| format!("(socket {conn})"))
+    };
+
+    let mut http = Lines::new();
+    let mut per_user: BTreeMap<String, [Lines; 3]> = BTreeMap::new();
+    let mut statistic_ids: HashSet<(u64, String)> = HashSet::new();
+    for o in observations {
+        match &o.kind {
+            ObservationKind::Http(h) => {
+                let query = h
+                    .query
+                    .as_ref()
+                    .map(|q| format!("?{q}"))
+                    .unwrap_or_default();
+                http.push((
+                    format!("{} {}{query}", h.method, h.path),
+                    serde_json::json!({"request": h.request, "status": h.status, "response": h.response}),
+                ));
+            }
+            ObservationKind::Frame(f) if is_barrier(&f.view) => {}
+            ObservationKind::Frame(f) => {
+                let housekeeping =
+                    is_housekeeping(f.direction, &f.view, f.conn, &mut statistic_ids);
+                let command = f
+                    .view
+                    .get("command")
+                    .and_then(Value::as_str)
+                    .unwrap_or("SYNC");
+                let lanes = per_user.entry(lane_of(f.conn)).or_default();
+                lanes[if housekeeping { 1 } else { 2 }].push((
+                    format!("{} {command}", f.direction.as_str()),
+                    f.view.clone(),
+                ));
+            }
+            ObservationKind::Transport(t) => {
+                let text = match &t.what {
+                    // When the server notices a client's open or close races with the driver's
+                    // replies and with teardown; the frames tell the story.
+                    TransportWhat::Opened { .. } | TransportWhat::ClosedByClient => continue,
+                    TransportWhat::ClosedByServer { code, reason } => {
+                        format!("socket closed by server ({code} {reason:?})")
+                    }
+                    TransportWhat::BadFrame { error, text } => {
+                        format!("bad frame: {error}: {text:?}")
+                    }
+                };
+                per_user.entry(lane_of(t.conn)).or_default()[2]
+                    .push((format!("-- {text}"), Value::Null));
+            }
+        }
+    }
+
+    let mut request_user: HashMap<u64, Option<String>> = HashMap::new();
+    for entry in log {
+        let (user, line) = match entry {
+            LogEntry::Request(r) if r.op == "hello" || r.op == "shutdown" => {
+                request_user.insert(r.id, None);
+                continue;
+            }
+            LogEntry::Request(r) => {
+                request_user.insert(r.id, r.user.clone());
+                (r.user.clone(), (format!("> {}", r.op), r.args.clone()))
+            }
+            LogEntry::Reply(r) => {
+                let Some(user) = request_user.get(&r.id).cloned() else {
+                    continue;
+                };
+                let Some(user) = user else { continue };
+                let line = if r.ok {
+                    ("< ok".to_string(), r.result.clone().unwrap_or(Value::Null))
+                } else {
+                    (
+                        "< error".to_string(),
+                        serde_json::to_value(&r.error).unwrap_or(Value::Null),
+                    )
+                };
+                (Some(user), line)
+            }
+            LogEntry::Event(e) => (e.user.clone(), (format!("* {}", e.event), e.data.clone())),
+        };
+        let user = user.unwrap_or_else(|| "(no user)".to_string());
+        per_user.entry(user).or_default()[0].push(line);
+    }
+
+    let mut out = vec![("http".to_string(), http)];
+    for (user, [driver, session, messages]) in per_user {
+        out.push((format!("{user}: driver"), driver));
+        out.push((format!("{user}: session"), distinct_housekeeping(session)));
+        out.push((format!("{user}: messages"), messages));
+    }
+    out
+}
+
+/// Frames of the runner's settle barrier (`Control::barrier`): the NOTICE, the pull, the answer.
+fn is_barrier(view: &Value) -> bool {
+    [
+        "/payload/CommNotice/queue/name",
+        "/payload/CommSyncUL/queue/name",
+        "/payload/CommSyncDL/queue/name",
+    ]
+    .iter()
+    .any(|p| view.pointer(p).and_then(Value::as_str) == Some(crate::server::BARRIER_QUEUE))
+}
+
+/// The session lane with each distinct housekeeping frame once. How many STATISTIC metas and
+/// UNREAD heartbeats a client sends before a scenario ends depends on timing, so their ids and
+/// timestamps are masked and repeats dropped; what they look like still counts.
+fn distinct_housekeeping(lines: Lines) -> Lines {
+    let mut out: Lines = Vec::new();
+    for (prefix, mut view) in lines {
+        if let Some(meta) = view
+            .pointer_mut("/payload/CommSyncUL/meta")
+            .and_then(Value::as_object_mut)
+        {
+            meta.insert("id".into(), Value::from("<statistic>"));
+        }
+        if let Some(ack) = view
+            .pointer_mut("/payload/CommSyncDL")
+            .and_then(Value::as_object_mut)
+        {
+            for (key, mask) in [
+                ("metaId", "<statistic>"),
+                ("serverId", "<statistic-ack>"),
+                ("timestamp", "<now>"),
+            ] {
+                if ack.contains_key(key) {
+                    ack.insert(key.into(), Value::from(mask));
+                }
+            }
+        }
+        if let Some(unread) = view
+            .pointer_mut("/payload/CommUnreadDL")
+            .and_then(Value::as_object_mut)
+            && unread.contains_key("timestamp")
+        {
+            unread.insert("timestamp".into(), Value::from("<now>"));
+        }
+        let line = (prefix, view);
+        if !out.contains(&line) {
+            out.push(line);
+        }
+    }
+    out
+}
+
+/// PROVISION, UNREAD, STATISTIC metas the client sends, and the server's answers to them.
+fn is_housekeeping(
+    direction: Direction,
+    view: &Value,
+    conn: u64,
+    statistic_ids: &mut HashSet<(u64, String)>,
+) -> bool {
+    match view.get("command").and_then(Value::as_str) {
+        Some("PROVISION") | Some("UNREAD") => return true,
+        Some("NOTICE") => return false,
+        _ => {}
+    }
+    let payload = &view["payload"];
+    match direction {
+        Direction::ClientToServer => {
+            let meta = &payload["CommSyncUL"]["meta"];
+            let is_statistic = meta.is_object()
+                && matches!(
+                    meta.get("ns").and_then(Value::as_str),
+                    None | Some("STATISTIC")
+                );
+            if is_statistic && let Some(id) = meta.get("id").and_then(Value::as_str) {
+                statistic_ids.insert((conn, id.to_string()));
+            }
+            is_statistic
+        }
+        Direction::ServerToClient => payload["CommSyncDL"]
+            .get("metaId")
+            .and_then(Value::as_str)
+            .is_some_and(|id| statistic_ids.contains(&(conn, id.to_string()))),
+    }
+}
+
+/// Replaces run-specific values by stable placeholders.
+struct Normaliser {
+    port: String,
+    seen: HashMap<(&'static str, String), usize>,
+    counts: HashMap<&'static str, usize>,
+}
+
+impl Normaliser {
+    fn new(port: u16) -> Self {
+        Normaliser {
+            port: format!("127.0.0.1:{port}"),
+            seen: HashMap::new(),
+            counts: HashMap::new(),
+        }
+    }
+
+    fn kind_of(key: &str) -> Option<&'static str> {
+        Some(match key {
+            "id" | "metaId" | "serverId" | "nextKey" | "key" | "ackMessageId" | "mid"
+            | "localId" | "serverMsgId" | "msgId" => "id",
+            "timestamp" | "time" | "created" | "modified" => "ts",
+            "clientResource" | "resource" | "deviceUuid" => "res",
+            "access_token" | "token" | "auth" | "accessToken" => "token",
+            "uuid" => "uuid",
+            _ => return None,
+        })
+    }
+
+    fn placeholder(&mut self, kind: &'static str, raw: &str) -> String {
+        let next = self.counts.get(kind).copied().unwrap_or(0) + 1;
+        let n = *self.seen.entry((kind, raw.to_string())).or_insert_with(|| {
+            self.counts.insert(kind, next);
+            next
+        });
+        format!("<{kind}-{n}>")
+    }
+
+    fn value(&mut self, value: Value, key: Option<&str>) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| {
+                        let v = self.value(v, Some(&k));
+                        (k, v)
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|v| self.value(v, key)).collect())
+            }
+            Value::String(s) if s.starts_with('<') && s.ends_with('>') => Value::String(s),
+            Value::String(s) => match key.and_then(Self::kind_of) {
+                // Ids are decimal numbers; `key` is also the name of an `ext` entry.
+                Some("id") if !s.bytes().all(|b| b.is_ascii_digit()) => {
+                    Value::String(self.text(&s))
+                }
+                Some(kind) if !(s.is_empty() || s == "0") => {
+                    let (prefix, raw) = s
+                        .strip_prefix("$t$")
+                        .map_or(("", s.as_str()), |r| ("$t$", r));
+                    Value::String(format!("{prefix}{}", self.placeholder(kind, raw)))
+                }
+                _ => Value::String(self.text(&s)),
+            },
+            Value::Number(n) => match key.and_then(Self::kind_of) {
+                Some(kind) if n.as_f64() != Some(0.0) => {
+                    Value::String(self.placeholder(kind, &n.to_string()))
+                }
+                _ => Value::Number(n),
+            },
+            other => other,
+        }
+    }
+
+    fn text(&mut self, text: &str) -> String {
+        let mut text = text.replace(&self.port, "127.0.0.1:<port>");
+        // SockJS's cache buster: `/ws/info?t=<ms>`.
+        if let Some(at) = text.find("?t=") {
+            let digits: String = text[at + 3..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if !digits.is_empty() {
+                let placeholder = self.placeholder("ts", &digits);
+                text = text.replacen(&format!("?t={digits}"), &format!("?t={placeholder}"), 1);
+            }
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn same_values_get_same_placeholders_in_order_of_appearance() {
+        let mut n = Normaliser::new(4000);
+        let v = n.value(
+            json!({"metaId": "5306", "serverId": "9001", "mid": "9001", "timestamp": "17", "nextKey": "0",
+                   "auth": "$t$TOK", "url": "http://127.0.0.1:4000/ws", "n": 3}),
+            None,
+        );
+        assert_eq!(
+            v,
+            json!({"metaId": "<id-1>", "serverId": "<id-2>", "mid": "<id-2>", "timestamp": "<ts-1>", "nextKey": "0",
+                   "auth": "$t$<token-1>", "url": "http://127.0.0.1:<port>/ws", "n": 3})
+        );
+        assert_eq!(n.text("GET /ws/info?t=1795"), "GET /ws/info?t=<ts-2>");
+    }
+}

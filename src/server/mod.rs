@@ -1,0 +1,364 @@
+//! The fake chat server: token login over REST, SockJS and raw WebSocket endpoints, one msync
+//! session per connection, single-chat routing through per-user queues, a virtual clock and
+//! fault hooks. It records every HTTP exchange, every frame both ways and every transport
+//! event through [`observe::Recorder`].
+//!
+//! This module owns the public face (`FakeServer`, `Control`, the world description) and the
+//! state shared by the parts: `world.rs` (users, tokens, queues), `clock.rs` (virtual time),
+//! `http.rs` (routes), `socket.rs` (sockets, recording), `session.rs` (msync logic),
+//! `faults.rs` (armed faults). It binds 127.0.0.1 only and keeps no global state: every
+//! server is independent. It must not reach into the runner, driver or client.
+
+mod clock;
+mod faults;
+mod http;
+pub mod observe;
+mod session;
+mod socket;
+mod world;
+
+pub use clock::START_MS;
+
+/// The name of the always-empty queue that [`Control::barrier`] announces. Transcripts leave
+/// its frames out.
+pub const BARRIER_QUEUE: &str = "imspec-barrier";
+pub use faults::{Fault, FaultAction, FaultTrigger};
+
+use crate::wire::jid;
+use crate::wire::pb::{self, Meta, meta::NameSpace};
+use observe::{ObservationKind, Recorder};
+use prost::Message as _;
+use session::Effect;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long `shutdown` waits for sockets and the listener before giving up on them.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+
+/// The world a server starts with.
+#[derive(Debug, Clone)]
+pub struct WorldSpec {
+    /// `"org#app"`; REST paths are `/{org}/{app}/...`.
+    pub app_key: String,
+    /// The users, by name.
+    pub users: BTreeMap<String, UserSpec>,
+}
+
+impl Default for WorldSpec {
+    fn default() -> Self {
+        WorldSpec {
+            app_key: "org#app".to_string(),
+            users: BTreeMap::new(),
+        }
+    }
+}
+
+/// One user of the world.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserSpec {
+    /// The password the token login accepts.
+    pub password: String,
+    /// Tokens issued to this user are refused at PROVISION with TOKEN_EXPIRED.
+    pub token_expired: bool,
+}
+
+/// Where a running server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Urls {
+    /// The SockJS base URL for the 3.x SDK: `http://127.0.0.1:P/ws`.
+    pub sockjs: String,
+    /// The raw WebSocket URL for later SDKs: `ws://127.0.0.1:P/websocket`.
+    pub websocket: String,
+    /// The REST base URL: `http://127.0.0.1:P`.
+    pub api: String,
+}
+
+/// A message from a scripted peer, for `Control::deliver`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptedMessage {
+    /// The sender's name (need not be a user of the world).
+    pub from: String,
+    /// The recipient: a user name (single chat) or a group / room id.
+    pub to: String,
+    /// Which kind of conversation.
+    pub chat_type: ChatType,
+    /// The message as it goes in `Meta.payload`.
+    pub body: pb::MessageBody,
+}
+
+/// The three conversation kinds of the SDK (`chatType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatType {
+    /// `singleChat`: domain `easemob.com`.
+    Single,
+    /// `groupChat`: domain `conference.easemob.com`.
+    Group,
+    /// `chatRoom`: domain `conference.easemob.com`.
+    Room,
+}
+
+/// Why a server operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listener could not be bound.
+    #[error("cannot listen on 127.0.0.1: {0}")]
+    Bind(#[source] std::io::Error),
+    /// The world has no such user.
+    #[error("no user {0:?} in this world; add it to the scenario's [world] users")]
+    UnknownUser(String),
+    /// The user has no logged-in socket.
+    #[error("user {0:?} has no logged-in socket")]
+    NotConnected(String),
+    /// The world has no such group or chat room (groups are not modelled yet).
+    #[error("no group or chat room {0:?} in this world")]
+    GroupNotFound(String),
+}
+
+/// A running fake server. Stop it with [`FakeServer::shutdown`].
+#[derive(Debug)]
+pub struct FakeServer {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    serve: JoinHandle<()>,
+}
+
+impl FakeServer {
+    /// Starts a server on a free port of 127.0.0.1.
+    pub async fn start(world: WorldSpec) -> Result<FakeServer, ServerError> {
+        Self::start_on_port(world, 0).await
+    }
+
+    /// Starts a server on 127.0.0.1:`port` (0 = any free port).
+    pub async fn start_on_port(world: WorldSpec, port: u16) -> Result<FakeServer, ServerError> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+            .await
+            .map_err(ServerError::Bind)?;
+        let addr = listener.local_addr().map_err(ServerError::Bind)?;
+        let (stop, shutdown) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            world: Mutex::new(world::World::new(world)),
+            conns: socket::Registry::default(),
+            clock: clock::Clock::default(),
+            recorder: Recorder::default(),
+            shutdown: shutdown.clone(),
+            live: Live::default(),
+        });
+        let app = http::router(shared.clone());
+        let mut signal = shutdown;
+        let serve = tokio::spawn(async move {
+            let stopped = async move {
+                let _ = signal.wait_for(|stop| *stop).await;
+            };
+            // An accept error ends `serve`; the server then just stops answering.
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await;
+        });
+        Ok(FakeServer {
+            shared,
+            addr,
+            stop,
+            serve,
+        })
+    }
+
+    /// The URLs clients use.
+    pub fn urls(&self) -> Urls {
+        let host = format!("127.0.0.1:{}", self.addr.port());
+        Urls {
+            sockjs: format!("http://{host}/ws"),
+            websocket: format!("ws://{host}/websocket"),
+            api: format!("http://{host}"),
+        }
+    }
+
+    /// The server's log of observations.
+    pub fn recorder(&self) -> Recorder {
+        self.shared.recorder.clone()
+    }
+
+    /// A handle for scripted actions, the clock and faults.
+    pub fn control(&self) -> Control {
+        Control {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Closes every socket, stops the listener and waits (bounded) until no task is left.
+    pub async fn shutdown(self) {
+        self.stop.send_replace(true);
+        let mut serve = self.serve;
+        if tokio::time::timeout(SHUTDOWN_WAIT, &mut serve)
+            .await
+            .is_err()
+        {
+            serve.abort();
+        }
+        let _ = tokio::time::timeout(SHUTDOWN_WAIT, self.shared.live.idle()).await;
+    }
+}
+
+/// Scripted actions on a running server. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Control {
+    shared: Arc<Shared>,
+}
+
+impl Control {
+    /// The virtual clock, in ms since the Unix epoch (starts at [`START_MS`]).
+    pub fn now_ms(&self) -> u64 {
+        self.shared.clock.now_ms()
+    }
+
+    /// Moves the virtual clock forward.
+    pub fn advance(&self, ms: u64) {
+        self.shared.clock.advance(ms);
+    }
+
+    /// Delivers a scripted peer's message as if it came uplink: queued for the recipient, who
+    /// gets a NOTICE on every logged-in socket. Returns the server message id.
+    pub async fn deliver(&self, msg: ScriptedMessage) -> Result<u64, ServerError> {
+        if msg.chat_type != ChatType::Single {
+            return Err(ServerError::GroupNotFound(msg.to));
+        }
+        let (server_id, notice) = {
+            let now = self.shared.clock.now_ms();
+            let mut world = self.shared.world();
+            if !world.has_user(&msg.to) {
+                return Err(ServerError::UnknownUser(msg.to));
+            }
+            let server_id = world.next_server_id();
+            let meta = Meta {
+                id: Some(server_id),
+                from: Some(jid::user(world.app_key(), &msg.from)),
+                to: Some(jid::user(world.app_key(), &msg.to)),
+                timestamp: Some(now),
+                ns: Some(NameSpace::Chat as i32),
+                payload: Some(msg.body.encode_to_vec()),
+                routetype: None,
+            };
+            (
+                server_id,
+                session::route_single(&mut world, &msg.from, meta),
+            )
+        };
+        if let Some(Effect::Notify { user, msync }) = notice {
+            socket::notify(&self.shared, &user, &msync).await;
+        }
+        Ok(server_id)
+    }
+
+    /// Closes every socket of `user` (SockJS `c[code,"reason"]` then a close; raw WebSocket: a
+    /// close frame). Returns how many were closed (0 when none is open).
+    pub async fn close(&self, user: &str, code: u16, reason: &str) -> Result<usize, ServerError> {
+        if !self.shared.world().has_user(user) {
+            return Err(ServerError::UnknownUser(user.to_string()));
+        }
+        let writers = self.shared.conns.of_user(user, false);
+        for tx in &writers {
+            let (code, reason, user) = (code, reason.to_string(), Some(user.to_string()));
+            socket::send_wait(tx, |done| socket::Out::Close {
+                code,
+                reason,
+                user,
+                done,
+            })
+            .await;
+        }
+        Ok(writers.len())
+    }
+
+    /// Kicks `user` as the real server does: a STATISTIC meta `{operation}` from `admin` in the
+    /// user's `admin` queue, announced by a NOTICE (observed session, end). The socket stays
+    /// open; the SDK raises `onError` 206/207/216/217 itself.
+    pub async fn kick(
+        &self,
+        user: &str,
+        operation: pb::statistics_body::Operation,
+    ) -> Result<(), ServerError> {
+        if !self.shared.world().has_user(user) {
+            return Err(ServerError::UnknownUser(user.to_string()));
+        }
+        if self.shared.conns.of_user(user, true).is_empty() {
+            return Err(ServerError::NotConnected(user.to_string()));
+        }
+        let notice = {
+            let now = self.shared.clock.now_ms();
+            session::admin_statistic(&mut self.shared.world(), user, operation, now)
+        };
+        if let Effect::Notify { user, msync } = notice {
+            socket::notify(&self.shared, &user, &msync).await;
+        }
+        Ok(())
+    }
+
+    /// Pushes a NOTICE for the empty [`BARRIER_QUEUE`] to every logged-in socket of `user` and
+    /// returns how many got it. A client pulls the queue only after handling every frame the
+    /// server sent before, and frames reach the server in the order the client sent them, so
+    /// once the pulls are recorded, everything the client did before is recorded too. The
+    /// runner uses this to settle a scenario without waiting on the clock.
+    pub async fn barrier(&self, user: &str) -> usize {
+        let notice = session::notice(jid::user(self.shared.world().app_key(), BARRIER_QUEUE));
+        socket::notify(&self.shared, user, &notice).await
+    }
+
+    /// Arms a fault: it fires once, on the next matching uplink frame.
+    pub fn arm(&self, fault: Fault) {
+        self.shared.world().faults.arm(fault);
+    }
+}
+
+/// What every part of one server shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    world: Mutex<world::World>,
+    conns: socket::Registry,
+    clock: clock::Clock,
+    recorder: Recorder,
+    /// Becomes `true` when the server shuts down.
+    shutdown: watch::Receiver<bool>,
+    live: Live,
+}
+
+impl Shared {
+    fn world(&self) -> MutexGuard<'_, world::World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn record(&self, kind: ObservationKind) {
+        self.recorder.record(self.clock.now_ms(), kind);
+    }
+}
+
+/// Counts the server's live socket tasks, so `shutdown` can wait for them.
+#[derive(Debug, Clone, Default)]
+struct Live {
+    count: Arc<watch::Sender<usize>>,
+}
+
+/// Held by a live task; dropping it counts the task out.
+#[derive(Debug)]
+struct LiveGuard(Live);
+
+impl Live {
+    fn guard(&self) -> LiveGuard {
+        self.count.send_modify(|n| *n += 1);
+        LiveGuard(self.clone())
+    }
+
+    async fn idle(&self) {
+        let mut rx = self.count.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.count.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}

@@ -1,0 +1,449 @@
+//! Sockets: the SockJS WebSocket transport (`/ws/{server}/{session}/websocket`, base64 text)
+//! and the raw WebSocket endpoint (`/websocket`, binary), the registry of open connections, and
+//! the per-connection writer task.
+//!
+//! Owns framing, the connection registry and recording of frames and transport events. Each
+//! S→C frame is recorded by the connection's writer task right before it is written, so the
+//! log order is wire order; senders wait until their frame is written before sending the next
+//! one, so frames caused by one uplink frame appear in a fixed order. The msync meaning of a
+//! frame is `session.rs`'s business, never this module's.
+
+use super::Shared;
+use super::observe::{FrameRecord, ObservationKind, Transport, TransportEvent, TransportWhat};
+use super::session::{Effect, Session};
+use crate::wire::frame::{self, BASE64};
+use crate::wire::sockjs::{self, ServerFrame};
+use crate::wire::{Direction, canonical, pb};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use base64::Engine as _;
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt as _, StreamExt as _};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite;
+
+/// Largest WebSocket message (and frame) accepted from a client.
+pub(crate) const MAX_MESSAGE: usize = 1 << 20;
+/// SockJS heartbeat period (real time: a transport keepalive, not protocol time).
+const HEARTBEAT: Duration = Duration::from_secs(25);
+/// How long a sender waits for a writer to put its frame on the wire before going on.
+const WRITE_WAIT: Duration = Duration::from_secs(5);
+/// How many characters of a bad frame the recorder keeps.
+const PREVIEW: usize = 120;
+
+/// What a connection's writer is asked to do.
+#[derive(Debug)]
+pub(crate) enum Out {
+    /// Write one msync frame.
+    Frame {
+        bytes: Vec<u8>,
+        user: Option<String>,
+        done: oneshot::Sender<()>,
+    },
+    /// Close the socket.
+    Close {
+        code: u16,
+        reason: String,
+        user: Option<String>,
+        done: oneshot::Sender<()>,
+    },
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// The user the socket's PROVISION named.
+    named: Option<String>,
+    /// Whether that PROVISION was accepted (the socket gets the user's notices).
+    online: bool,
+    tx: mpsc::UnboundedSender<Out>,
+}
+
+/// The open connections of one server, by connection id (from 1).
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    inner: Mutex<(u64, BTreeMap<u64, Entry>)>,
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, BTreeMap<u64, Entry>)> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn open(&self, tx: mpsc::UnboundedSender<Out>) -> u64 {
+        let mut inner = self.lock();
+        inner.0 += 1;
+        let conn = inner.0;
+        let entry = Entry {
+            named: None,
+            online: false,
+            tx,
+        };
+        inner.1.insert(conn, entry);
+        conn
+    }
+
+    fn update(&self, conn: u64, session: &Session) {
+        if let Some(entry) = self.lock().1.get_mut(&conn) {
+            entry.named = session.user().map(str::to_string);
+            entry.online = session.online_user().is_some();
+        }
+    }
+
+    fn remove(&self, conn: u64) {
+        self.lock().1.remove(&conn);
+    }
+
+    /// Writers of `user`'s sockets: logged-in ones only, or every one that named the user.
+    pub(crate) fn of_user(&self, user: &str, online_only: bool) -> Vec<mpsc::UnboundedSender<Out>> {
+        self.lock()
+            .1
+            .values()
+            .filter(|e| e.named.as_deref() == Some(user) && (e.online || !online_only))
+            .map(|e| e.tx.clone())
+            .collect()
+    }
+}
+
+/// Sends `out` built around a fresh completion signal and waits (bounded) until it is written.
+pub(crate) async fn send_wait(
+    tx: &mpsc::UnboundedSender<Out>,
+    out: impl FnOnce(oneshot::Sender<()>) -> Out,
+) {
+    let (done, written) = oneshot::channel();
+    if tx.send(out(done)).is_ok() {
+        // A closed writer drops `done`; a stuck one is given up on after WRITE_WAIT.
+        let _ = tokio::time::timeout(WRITE_WAIT, written).await;
+    }
+}
+
+/// Sends a frame to every logged-in socket of `user`; returns how many.
+pub(crate) async fn notify(shared: &Shared, user: &str, msync: &pb::MSync) -> usize {
+    let writers = shared.conns.of_user(user, true);
+    for tx in &writers {
+        let bytes = frame::encode_msync(msync);
+        let user = Some(user.to_string());
+        send_wait(tx, |done| Out::Frame { bytes, user, done }).await;
+    }
+    writers.len()
+}
+
+/// Accepts a WebSocket upgrade for `transport` and runs the connection until it closes.
+pub(crate) fn upgrade(shared: Arc<Shared>, ws: WebSocketUpgrade, transport: Transport) -> Response {
+    // Taken before the upgrade, so `shutdown` also waits for connections being set up.
+    let guard = shared.live.guard();
+    ws.max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| async move {
+            run(shared, socket, transport).await;
+            drop(guard);
+        })
+}
+
+async fn run(shared: Arc<Shared>, socket: WebSocket, transport: Transport) {
+    let (sink, mut stream) = socket.split();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let conn = shared.conns.open(tx.clone());
+    shared.record(ObservationKind::Transport(TransportEvent {
+        conn,
+        user: None,
+        what: TransportWhat::Opened { transport },
+    }));
+    let server_closed = Arc::new(AtomicBool::new(false));
+    let writer = Writer {
+        shared: shared.clone(),
+        conn,
+        transport,
+        sink,
+        server_closed: server_closed.clone(),
+    };
+    let mut writer = tokio::spawn(writer.run(rx, shared.live.guard()));
+    let mut reader = Reader {
+        shared: shared.clone(),
+        conn,
+        transport,
+        tx,
+        session: Session::default(),
+    };
+    let mut shutdown = shared.shutdown.clone();
+    let mut writer_done = false;
+    loop {
+        tokio::select! {
+            message = stream.next() => match message {
+                Some(Ok(message)) => {
+                    if !reader.on_message(message).await {
+                        break;
+                    }
+                }
+                Some(Err(error)) => {
+                    reader.on_error(error).await;
+                    break;
+                }
+                None => break,
+            },
+            _ = &mut writer => {
+                writer_done = true;
+                break;
+            }
+            _ = stopped(&mut shutdown) => break,
+        }
+    }
+    if !server_closed.load(Ordering::SeqCst) && !*shared.shutdown.borrow() {
+        shared.record(ObservationKind::Transport(TransportEvent {
+            conn,
+            user: reader.session.user().map(str::to_string),
+            what: TransportWhat::ClosedByClient,
+        }));
+    }
+    shared.conns.remove(conn);
+    drop(reader);
+    drop(stream);
+    if !writer_done {
+        // Every sender is gone or going, so the writer drains and ends.
+        let _ = writer.await;
+    }
+}
+
+struct Reader {
+    shared: Arc<Shared>,
+    conn: u64,
+    transport: Transport,
+    tx: mpsc::UnboundedSender<Out>,
+    session: Session,
+}
+
+impl Reader {
+    /// Handles one WebSocket message; `false` when the connection is over.
+    async fn on_message(&mut self, message: Message) -> bool {
+        match (message, self.transport) {
+            (Message::Close(_), _) => return false,
+            (Message::Ping(_) | Message::Pong(_), _) => {}
+            (Message::Text(text), Transport::Sockjs) => match sockjs::parse_client(&text) {
+                Ok(messages) => {
+                    for message in messages {
+                        match BASE64.decode(message.as_bytes()) {
+                            Ok(bytes) => {
+                                if !self.on_frame(bytes, &message).await {
+                                    return false;
+                                }
+                            }
+                            Err(e) => {
+                                self.bad(format!("SockJS message is not base64: {e}"), &message)
+                            }
+                        }
+                    }
+                }
+                Err(e) => self.bad(e.to_string(), &text),
+            },
+            (Message::Binary(bytes), Transport::Websocket) => {
+                let text = BASE64.encode(&bytes);
+                return self.on_frame(bytes.to_vec(), &text).await;
+            }
+            (Message::Text(text), Transport::Websocket) => {
+                self.bad(
+                    "text message on the binary WebSocket transport".into(),
+                    &text,
+                );
+            }
+            (Message::Binary(bytes), Transport::Sockjs) => {
+                let text = BASE64.encode(&bytes);
+                self.bad("binary message on the SockJS transport".into(), &text);
+            }
+        }
+        true
+    }
+
+    /// Handles one msync frame (`text` is how it arrived, for the record of a bad one); `false`
+    /// when the connection is over.
+    async fn on_frame(&mut self, bytes: Vec<u8>, text: &str) -> bool {
+        let msync = match frame::decode_msync(&bytes) {
+            Ok(msync) => msync,
+            Err(e) => {
+                self.bad(e.to_string(), text);
+                return true;
+            }
+        };
+        self.session.note(&msync);
+        self.shared.record(ObservationKind::Frame(FrameRecord {
+            conn: self.conn,
+            user: self.session.user().map(str::to_string),
+            transport: self.transport,
+            direction: Direction::ClientToServer,
+            view: canonical::msync(Direction::ClientToServer, &bytes),
+            bytes,
+        }));
+        let effects = {
+            let now = self.shared.clock.now_ms();
+            let mut world = self.shared.world();
+            self.session.handle(&msync, now, &mut world)
+        };
+        self.shared.conns.update(self.conn, &self.session);
+        for effect in effects {
+            let user = self.session.user().map(str::to_string);
+            match effect {
+                Effect::Reply(msync) => {
+                    let bytes = frame::encode_msync(&msync);
+                    send_wait(&self.tx, |done| Out::Frame { bytes, user, done }).await;
+                }
+                Effect::Notify { user, msync } => {
+                    notify(&self.shared, &user, &msync).await;
+                }
+                Effect::Close { code, reason } => {
+                    send_wait(&self.tx, |done| Out::Close {
+                        code,
+                        reason,
+                        user,
+                        done,
+                    })
+                    .await;
+                    return false;
+                }
+                Effect::Bad(error) => self.bad(error, text),
+            }
+        }
+        true
+    }
+
+    /// A read error: a message over [`MAX_MESSAGE`] is a bad frame answered by a close (1009);
+    /// anything else is the client going away.
+    async fn on_error(&mut self, error: axum::Error) {
+        let too_big = matches!(
+            error.into_inner().downcast_ref::<tungstenite::Error>(),
+            Some(tungstenite::Error::Capacity(_))
+        );
+        if too_big {
+            self.bad(format!("message over {MAX_MESSAGE} bytes"), "");
+            let (code, reason, user) = (1009, "message too big".to_string(), self.user());
+            send_wait(&self.tx, |done| Out::Close {
+                code,
+                reason,
+                user,
+                done,
+            })
+            .await;
+        }
+    }
+
+    fn user(&self) -> Option<String> {
+        self.session.user().map(str::to_string)
+    }
+
+    fn bad(&self, error: String, text: &str) {
+        let text = match text.char_indices().nth(PREVIEW) {
+            Some((at, _)) => format!("{}…", &text[..at]),
+            None => text.to_string(),
+        };
+        self.shared
+            .record(ObservationKind::Transport(TransportEvent {
+                conn: self.conn,
+                user: self.session.user().map(str::to_string),
+                what: TransportWhat::BadFrame { error, text },
+            }));
+    }
+}
+
+struct Writer {
+    shared: Arc<Shared>,
+    conn: u64,
+    transport: Transport,
+    sink: SplitSink<WebSocket, Message>,
+    server_closed: Arc<AtomicBool>,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Out>, guard: super::LiveGuard) {
+        let sockjs = self.transport == Transport::Sockjs;
+        if sockjs && self.text(ServerFrame::Open).await.is_err() {
+            return;
+        }
+        let mut heartbeat =
+            tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+        let mut shutdown = self.shared.shutdown.clone();
+        loop {
+            tokio::select! {
+                out = rx.recv() => match out {
+                    Some(Out::Frame { bytes, user, done }) => {
+                        if self.frame(bytes, user).await.is_err() {
+                            break;
+                        }
+                        let _ = done.send(());
+                    }
+                    Some(Out::Close { code, reason, user, done }) => {
+                        self.close(code, reason, user).await;
+                        let _ = done.send(());
+                        break;
+                    }
+                    None => break,
+                },
+                _ = heartbeat.tick(), if sockjs => {
+                    if self.text(ServerFrame::Heartbeat).await.is_err() {
+                        break;
+                    }
+                }
+                _ = stopped(&mut shutdown) => {
+                    self.server_closed.store(true, Ordering::SeqCst);
+                    let _ = self.sink.send(Message::Close(None)).await;
+                    break;
+                }
+            }
+        }
+        let _ = self.sink.close().await;
+        drop(guard);
+    }
+
+    async fn frame(&mut self, bytes: Vec<u8>, user: Option<String>) -> Result<(), axum::Error> {
+        let message = match self.transport {
+            Transport::Sockjs => {
+                let text = ServerFrame::Messages(vec![BASE64.encode(&bytes)]).encode();
+                Message::Text(text.into())
+            }
+            Transport::Websocket => Message::Binary(bytes.clone().into()),
+        };
+        self.shared.record(ObservationKind::Frame(FrameRecord {
+            conn: self.conn,
+            user,
+            transport: self.transport,
+            direction: Direction::ServerToClient,
+            view: canonical::msync(Direction::ServerToClient, &bytes),
+            bytes,
+        }));
+        self.sink.send(message).await
+    }
+
+    async fn close(&mut self, code: u16, reason: String, user: Option<String>) {
+        self.server_closed.store(true, Ordering::SeqCst);
+        self.shared
+            .record(ObservationKind::Transport(TransportEvent {
+                conn: self.conn,
+                user,
+                what: TransportWhat::ClosedByServer {
+                    code,
+                    reason: reason.clone(),
+                },
+            }));
+        let close = match self.transport {
+            Transport::Sockjs => {
+                let _ = self.text(ServerFrame::Close { code, reason }).await;
+                // As the observed fake: the WebSocket close carries no code (1005 at the client).
+                Message::Close(None)
+            }
+            Transport::Websocket => Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })),
+        };
+        let _ = self.sink.send(close).await;
+    }
+
+    async fn text(&mut self, frame: ServerFrame) -> Result<(), axum::Error> {
+        self.sink.send(Message::Text(frame.encode().into())).await
+    }
+}
+
+/// Resolves once the server shuts down (the `watch` borrow is not held across awaits).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}

@@ -1,0 +1,165 @@
+//! The canonical JSON view of a frame: every nested payload decoded, enums by name, 64-bit
+//! integers as strings (as protobufjs prints them), only the fields present on the wire.
+//!
+//! `MSync.payload` becomes `{"CommSyncUL": {...}}` (the type depends on command and direction)
+//! and `Meta.payload` becomes `{"MessageBody": {...}}` (the type depends on `ns`). Bytes that do
+//! not decode become `{"undecodable": {"type", "error", "base64"}}`, so a broken frame is shown,
+//! never dropped. This is the form in transcripts, snapshots and `frame` expectations.
+
+use super::{DESCRIPTORS, Direction, frame};
+use base64::Engine as _;
+use prost_reflect::{DynamicMessage, SerializeOptions};
+use serde_json::{Map, Value, json};
+
+/// The canonical view of an `MSync` frame's protobuf bytes.
+pub fn msync(direction: Direction, bytes: &[u8]) -> Value {
+    let mut view = message("easemob.pb.MSync", bytes);
+    let Some(fields) = view.as_object_mut() else {
+        return view;
+    };
+    let command = fields
+        .get("command")
+        .and_then(Value::as_str)
+        .and_then(|name| {
+            DESCRIPTORS
+                .get_enum_by_name("easemob.pb.MSync.Command")?
+                .get_value_by_name(name)
+                .map(|v| v.number())
+        })
+        .unwrap_or(0);
+    if let Some(payload) = take_bytes(fields, "payload") {
+        let nested = match frame::msync_payload_type(command, direction) {
+            Some(type_name) => typed(type_name, &payload),
+            None => undecodable(
+                "unknown command",
+                "no payload type for this command",
+                &payload,
+            ),
+        };
+        fields.insert("payload".into(), nested);
+    }
+    view
+}
+
+/// The canonical view of a `Meta` (as found in roaming history, base64-decoded).
+pub fn meta(bytes: &[u8]) -> Value {
+    typed("easemob.pb.Meta", bytes)
+}
+
+fn typed(full_name: &'static str, bytes: &[u8]) -> Value {
+    let short = full_name.rsplit('.').next().unwrap_or(full_name);
+    let mut inner = message(full_name, bytes);
+    if inner.get("undecodable").is_none() {
+        decode_metas(short, &mut inner);
+    }
+    if inner.get("undecodable").is_some() {
+        return inner;
+    }
+    json!({ short: inner })
+}
+
+/// Decodes `Meta.payload` wherever metas sit in a nested message.
+fn decode_metas(type_name: &str, view: &mut Value) {
+    let metas: Vec<&mut Value> = match type_name {
+        "CommSyncUL" => view.get_mut("meta").into_iter().collect(),
+        "CommSyncDL" => match view.get_mut("metas") {
+            Some(Value::Array(metas)) => metas.iter_mut().collect(),
+            _ => Vec::new(),
+        },
+        "Meta" => vec![view],
+        _ => Vec::new(),
+    };
+    for meta in metas {
+        let Some(fields) = meta.as_object_mut() else {
+            continue;
+        };
+        let ns = fields
+            .get("ns")
+            .and_then(Value::as_str)
+            .and_then(|name| {
+                DESCRIPTORS
+                    .get_enum_by_name("easemob.pb.Meta.NameSpace")?
+                    .get_value_by_name(name)
+                    .map(|v| v.number())
+            })
+            .unwrap_or(0);
+        if let Some(payload) = take_bytes(fields, "payload") {
+            let nested = match frame::meta_payload_type(ns) {
+                Some(type_name) => typed(type_name, &payload),
+                None => undecodable("unknown ns", "no payload type for this namespace", &payload),
+            };
+            fields.insert("payload".into(), nested);
+        }
+    }
+}
+
+/// Decodes bytes as the named message into JSON, or an `undecodable` record.
+fn message(full_name: &str, bytes: &[u8]) -> Value {
+    let Some(descriptor) = DESCRIPTORS.get_message_by_name(full_name) else {
+        return undecodable(full_name, "type not in schema", bytes);
+    };
+    match DynamicMessage::decode(descriptor, bytes) {
+        Ok(msg) => {
+            let options = SerializeOptions::new()
+                .stringify_64_bit_integers(true)
+                .use_proto_field_name(true)
+                .skip_default_fields(true);
+            let mut out = serde_json::Serializer::new(Vec::new());
+            match msg.serialize_with_options(&mut out, &options) {
+                Ok(()) => serde_json::from_slice(&out.into_inner())
+                    .unwrap_or_else(|e| undecodable(full_name, &e.to_string(), bytes)),
+                Err(e) => undecodable(full_name, &e.to_string(), bytes),
+            }
+        }
+        Err(e) => undecodable(full_name, &e.to_string(), bytes),
+    }
+}
+
+fn take_bytes(fields: &mut Map<String, Value>, key: &str) -> Option<Vec<u8>> {
+    let encoded = fields.get(key)?.as_str()?;
+    let bytes = frame::BASE64.decode(encoded).ok()?;
+    fields.remove(key);
+    Some(bytes)
+}
+
+fn undecodable(type_name: &str, error: &str, bytes: &[u8]) -> Value {
+    let short = type_name.rsplit('.').next().unwrap_or(type_name);
+    json!({"undecodable": {"type": short, "error": error, "base64": frame::BASE64.encode(bytes)}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The PROVISION frame the real SDK 3.6.3 sent (wire notes section 1).
+    const SDK_PROVISION: &str = "CAASMgoHb3JnI2FwcBIFYWxpY2UaC2Vhc2Vtb2IuY29tIhN3ZWJpbV8xNzk1NjI2NzY0Mjk5GgwkdCRUT0stYWxpY2VAA0pGCBASBTMuNi4zKAAwAEoNMTc5NTYyNjc2NDI5OWIFd2ViaW1qE3dlYmltXzE3OTU2MjY3NjQyOTlyDCR0JFRPSy1hbGljZVAAWAA=";
+
+    #[test]
+    fn the_real_sdk_provision_frame_decodes_with_explicit_defaults_kept() {
+        let bytes = frame::BASE64.decode(SDK_PROVISION).unwrap();
+        let view = msync(Direction::ClientToServer, &bytes);
+        assert_eq!(
+            view,
+            json!({
+                "version": "MSYNC_V1",
+                "guid": {"appKey": "org#app", "name": "alice", "domain": "easemob.com", "clientResource": "webim_1795626764299"},
+                "auth": "$t$TOK-alice",
+                "command": "PROVISION",
+                "payload": {"Provision": {
+                    "osType": "OS_OTHER", "version": "3.6.3",
+                    "compressType": ["COMPRESS_NONE"], "encryptType": ["ENCRYPT_NONE"],
+                    "deviceUuid": "1795626764299", "deviceName": "webim",
+                    "resource": "webim_1795626764299", "auth": "$t$TOK-alice"
+                }},
+                "deviceId": 0,
+                "encryptType": ["ENCRYPT_NONE"]
+            })
+        );
+    }
+
+    #[test]
+    fn garbage_is_shown_as_undecodable() {
+        let view = msync(Direction::ServerToClient, b"\xff\xff\xff");
+        assert_eq!(view["undecodable"]["type"], "MSync");
+    }
+}

@@ -1,0 +1,98 @@
+//! A driver that prints garbage, exits early or hangs fails its scenario with the reason and
+//! its stderr tail, the run goes on, and no process of the driver is left behind.
+
+use serde_json::Value;
+use std::process::Command;
+
+fn run_with(client: &str, extra: &[&str]) -> (i32, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_imspec"))
+        .args([
+            "run",
+            "--scenarios",
+            "tests/fixtures/scenarios",
+            "--client",
+            client,
+            "--json",
+        ])
+        .arg(&json)
+        .args(extra)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output.status.code().unwrap(), report, stdout)
+}
+
+fn only_failure(report: &Value) -> String {
+    let scenario = &report["scenarios"][0];
+    assert_eq!(scenario["verdict"], "fail", "{report:#}");
+    scenario["failure"].as_str().unwrap().to_string()
+}
+
+fn no_process_matches(marker: &str) -> bool {
+    let out = Command::new("pgrep").args(["-f", marker]).output().unwrap();
+    out.stdout.is_empty()
+}
+
+#[test]
+fn a_driver_printing_garbage_fails_with_the_line_and_is_killed() {
+    let (code, report, stdout) = run_with("sh tests/fixtures/drivers/garbage.sh", &[]);
+    assert_eq!(code, 1);
+    let failure = only_failure(&report);
+    assert!(
+        failure.contains("not JSON") && failure.contains("Hello World, definitely not JSON"),
+        "{failure}"
+    );
+    assert!(
+        stdout.contains("garbage driver: wrote a bad line"),
+        "stderr tail missing:\n{stdout}"
+    );
+    assert!(no_process_matches("tests/fixtures/drivers/garbage.sh"));
+}
+
+#[test]
+fn a_driver_exiting_early_fails_with_its_status() {
+    let (code, report, stdout) = run_with("sh tests/fixtures/drivers/early-exit.sh", &[]);
+    assert_eq!(code, 1);
+    let failure = only_failure(&report);
+    assert!(
+        failure.contains("exited early") && failure.contains("3"),
+        "{failure}"
+    );
+    assert!(
+        stdout.contains("early-exit driver: giving up"),
+        "stderr tail missing:\n{stdout}"
+    );
+}
+
+#[test]
+fn a_hanging_driver_times_out_and_its_whole_process_group_is_killed() {
+    let marker = format!("imspec-hang-marker-{}", std::process::id());
+    let client = format!("sh tests/fixtures/drivers/hang.sh {marker}");
+    let (code, report, stdout) = run_with(&client, &["--step-timeout-ms", "1000"]);
+    assert_eq!(code, 1);
+    let failure = only_failure(&report);
+    assert!(
+        failure.contains("no reply to `connect`") && failure.contains("1000 ms"),
+        "{failure}"
+    );
+    assert!(
+        stdout.contains("hang driver: child"),
+        "stderr tail missing:\n{stdout}"
+    );
+    assert!(
+        no_process_matches(&marker),
+        "a child of the hanging driver survived"
+    );
+}
+
+#[test]
+fn a_driver_that_does_not_exist_fails_with_the_shells_reason() {
+    let (code, report, stdout) = run_with("no-such-driver-command --flag", &[]);
+    assert_eq!(code, 1);
+    let failure = only_failure(&report);
+    assert!(failure.contains("exited early"), "{failure}");
+    assert!(stdout.contains("not found"), "{stdout}");
+}
