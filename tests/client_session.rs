@@ -472,3 +472,32 @@ async fn the_heartbeat_is_an_unread_every_heart_beat_wait() {
     assert_eq!(unreads, 2);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn with_auto_reconnect_a_server_close_logs_in_again() {
+    let server = server().await;
+    let mut client = Client::start(Faults::none());
+    let urls = server.urls();
+    let args = json!({"password": "pw", "appKey": "org#app", "url": urls.sockjs,
+        "apiUrl": urls.api, "options": {"autoReconnectNumMax": 2}});
+    let id = client.request("connect", Some("alice"), args).await;
+    client.reply(id).await;
+    server
+        .control()
+        .close("alice", 3000, "Go away!")
+        .await
+        .unwrap();
+    client.event("alice", "onError").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    while tokio::time::timeout(Duration::from_millis(100), client.next_line())
+        .await
+        .is_ok()
+    {}
+    assert_eq!(client.events("alice", "onOpened").len(), 2);
+    let provisions = uplink(&server, "alice")
+        .into_iter()
+        .filter(|f| f["command"] == "PROVISION")
+        .count();
+    assert_eq!(provisions, 2);
+    server.shutdown().await;
+}

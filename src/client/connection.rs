@@ -96,6 +96,14 @@ pub(super) struct Session {
     pub(super) auto_increment: u64,
     /// The last STATISTIC meta id, so that two metas of one connection never share an id.
     pub(super) last_statistic_id: u64,
+    /// `autoReconnectNumTotal`.
+    pub(super) reconnect_total: u64,
+    /// `times`: the next reconnect waits `500 * times` ms.
+    pub(super) reconnect_times: u32,
+    /// When the scheduled reconnect (`reconnect()`'s timer) fires.
+    pub(super) reconnect_at: Option<Instant>,
+    /// `unSendMsgArr`: frames sent while the socket was closed, flushed after a PROVISION.
+    pub(super) unsent: Vec<MSync>,
     pub(super) heartbeat_at: Option<Instant>,
     pub(super) q_timer: Option<(Instant, Jid)>,
     pub(super) actions: Vec<Action>,
@@ -129,6 +137,10 @@ impl Session {
             cache: MsgCache::default(),
             auto_increment: 0,
             last_statistic_id: 0,
+            reconnect_total: 0,
+            reconnect_times: 1,
+            reconnect_at: None,
+            unsent: Vec::new(),
             heartbeat_at: None,
             q_timer: None,
             actions: Vec::new(),
@@ -251,6 +263,24 @@ impl Session {
         self.sock = Sock::Open;
         self.log_out = false;
         self.send(msync);
+        for queued in std::mem::take(&mut self.unsent) {
+            self.send(queued);
+        }
+    }
+
+    /// Whether `reconnect()` may run (`!logOut && autoReconnectNumTotal < autoReconnectNumMax`).
+    pub(super) fn may_reconnect(&self) -> bool {
+        !self.log_out && self.reconnect_total < self.options.auto_reconnect_num_max
+    }
+
+    /// `reconnect()`: a new SockJS session and PROVISION with the same token after
+    /// `500 * times` ms (bundle L4441).
+    pub(super) fn schedule_reconnect(&mut self) {
+        if self.reconnect_at.is_none() {
+            let wait = Duration::from_millis(500 * u64::from(self.reconnect_times));
+            self.reconnect_at = Some(Instant::now() + wait);
+        }
+        self.reconnect_total += 1;
     }
 
     /// `onclose`, after a server close or a drop.
@@ -258,18 +288,21 @@ impl Session {
         self.sock = Sock::Closed;
         self.heartbeat_at = None;
         self.q_timer = None;
-        if self.log_out {
+        if self.may_reconnect() {
+            self.schedule_reconnect();
+            self.emit("onError", Some(Self::disconnected_error(false)));
+        } else if self.log_out {
+            self.reconnect_times = 1;
+            self.reconnect_total = 0;
             if !self.faults.has(Fault::NoClosed) {
                 self.emit("onClosed", None);
             }
         } else {
-            if self.options.auto_reconnect_num_max > 0 {
-                eprintln!(
-                    "[imspec-reference] {}: autoReconnectNumMax > 0 but reconnect is not implemented",
-                    self.out.user
-                );
+            if !self.faults.has(Fault::NoDisconnectError) {
+                self.emit("onError", Some(Self::disconnected_error(false)));
             }
-            self.emit("onError", Some(Self::disconnected_error(false)));
+            self.reconnect_times = 1;
+            self.reconnect_total = 0;
         }
     }
 

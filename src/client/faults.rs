@@ -38,6 +38,8 @@ pub enum Fault {
     NoDedupe,
     /// A send failure is always reported as 604, whatever the status says.
     WrongSendError,
+    /// A server close while logged in raises no `onError` type 16.
+    NoDisconnectError,
 }
 
 /// Every switch: its name and what it breaks (`imspec run --list-faults`).
@@ -83,10 +85,14 @@ pub const ALL: &[(&str, &str)] = &[
         "wrong-send-error",
         "every send failure is reported as type 604",
     ),
+    (
+        "no-disconnect-error",
+        "a server close while logged in raises no onError type 16",
+    ),
 ];
 
 /// Every switch, in the order of [`ALL`].
-const ORDER: [Fault; 14] = [
+const ORDER: [Fault; 15] = [
     Fault::NoOpened,
     Fault::WrongLoginError,
     Fault::IgnoreProvisionStatus,
@@ -101,6 +107,7 @@ const ORDER: [Fault; 14] = [
     Fault::NoHeartbeat,
     Fault::NoDedupe,
     Fault::WrongSendError,
+    Fault::NoDisconnectError,
 ];
 
 impl Fault {

@@ -5,8 +5,11 @@
 //! forwards the callbacks the SDK fires with the objects it passes, serialised as the Node
 //! driver for the real SDK (`drivers/websdk/driver.mjs`) serialises them, so both clients share
 //! one snapshot per scenario. [`Faults`] break one behaviour each, so that every scenario can be
-//! shown to fail. This module owns the stdio loop and the user registry; the msync session is
-//! in `connection`, frames in `outgoing`, callbacks in `incoming`. It never touches the server.
+//! shown to fail. This module owns the stdio loop and the user registry; one task per user
+//! (`task`) owns the socket, `connection` and `requests` hold the msync state machine, `login`
+//! the token and SockJS handshake, `outgoing` the frames, `incoming` the callbacks, `js` the
+//! JavaScript semantics they copy, `output` the single stdout writer. It never touches the
+//! server.
 
 mod connection;
 pub mod faults;

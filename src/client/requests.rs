@@ -139,6 +139,10 @@ impl Session {
         match self.sock {
             Sock::Open => self.send(msync),
             Sock::Closed => {
+                self.unsent.push(msync);
+                if self.may_reconnect() {
+                    self.schedule_reconnect();
+                }
                 self.emit("onError", Some(Self::disconnected_error(true)));
             }
             Sock::Absent => {

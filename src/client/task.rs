@@ -70,6 +70,7 @@ pub async fn run(
     loop {
         let heartbeat_at = session.heartbeat_at;
         let q_timer_at = session.q_timer.as_ref().map(|(at, _)| *at);
+        let reconnect_at = session.reconnect_at;
         tokio::select! {
             biased;
             message = next_message(&mut ws) => on_socket(&mut session, &mut ws, message).await,
@@ -79,6 +80,7 @@ pub async fn run(
             },
             () = sleep_until(heartbeat_at) => session.on_heartbeat(),
             () = sleep_until(q_timer_at) => session.on_q_timer(),
+            () = sleep_until(reconnect_at) => reconnect(&mut session, &mut ws).await,
         }
         flush(&mut session, &mut ws).await;
     }
@@ -162,6 +164,28 @@ async fn login_and_open(session: &mut Session) -> Option<Ws> {
             session.sock = Sock::Closed;
             session.on_close();
             None
+        }
+    }
+}
+
+/// The timer of `reconnect()`: `_login({access_token})` on a new SockJS session.
+async fn reconnect(session: &mut Session, ws: &mut Option<Ws>) {
+    session.reconnect_at = None;
+    if session.sock == Sock::Open {
+        return;
+    }
+    session.reconnect_times += 1;
+    match login::open_sockjs(&session.options.url).await {
+        Ok(socket) => {
+            *ws = Some(socket);
+            session.on_open(login::now_ms());
+        }
+        Err(e) => {
+            eprintln!(
+                "[imspec-reference] {}: reconnect failed: {e}",
+                session.out.user
+            );
+            session.on_close();
         }
     }
 }

@@ -224,8 +224,7 @@ impl State<'_> {
             }
             Action::Deliver { message } => {
                 let message = self.fill(message)?;
-                let scripted = scripted_message(&message, &self.scenario.world.app_key)
-                    .map_err(Broken::Expectation)?;
+                let scripted = scripted_message(&message).map_err(Broken::Expectation)?;
                 let id = self.control.deliver(scripted).await.map_err(|e| {
                     Broken::Expectation(format!("the server could not deliver: {e}"))
                 })?;
@@ -526,7 +525,7 @@ fn world(scenario: &Scenario) -> server::WorldSpec {
 }
 
 /// Builds a scripted peer's message from a `deliver` step.
-fn scripted_message(message: &Value, app_key: &str) -> Result<ScriptedMessage, String> {
+fn scripted_message(message: &Value) -> Result<ScriptedMessage, String> {
     let text = |key: &str| {
         message
             .get(key)
@@ -571,7 +570,6 @@ fn scripted_message(message: &Value, app_key: &str) -> Result<ScriptedMessage, S
         None => Vec::new(),
         Some(_) => return Err("`deliver.ext` must be a table".into()),
     };
-    let _ = app_key;
     Ok(ScriptedMessage {
         from: text("from"),
         to: text("to"),
