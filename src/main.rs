@@ -252,9 +252,14 @@ fn beside_driver(command: Option<&str>) -> Option<PathBuf> {
 }
 
 fn list(root: &Path, filter: &[String]) -> Result<u8> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
     for scenario in runner::select(root, filter)? {
-        println!("{:<36} {}", scenario.id, scenario.purpose);
-        println!("{:<36}   guide: {}", "", scenario.guide);
+        let written = writeln!(out, "{:<36} {}", scenario.id, scenario.purpose)
+            .and_then(|()| writeln!(out, "{:<36}   guide: {}", "", scenario.guide));
+        if written.is_err() {
+            break; // the reader went away (`imspec list | head`)
+        }
     }
     Ok(EXIT_OK)
 }

@@ -244,10 +244,12 @@ fn parse_step(
         if world.users.contains_key(user) {
             Ok(())
         } else {
-            Err(format!(
-                "user `{user}` is not in [world.users] (known: {})",
-                world.users.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))
+            let known = world.users.keys().cloned().collect::<Vec<_>>().join(", ");
+            Err(if known.is_empty() {
+                format!("user `{user}` is not in [world.users], which is empty")
+            } else {
+                format!("user `{user}` is not in [world.users] (known: {known})")
+            })
         }
     };
     let timeout = match table.get("timeout_ms") {

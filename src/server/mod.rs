@@ -261,14 +261,7 @@ impl Control {
         }
         let writers = self.shared.conns.of_user(user, false);
         for tx in &writers {
-            let (code, reason, user) = (code, reason.to_string(), Some(user.to_string()));
-            socket::send_wait(tx, |done| socket::Out::Close {
-                code,
-                reason,
-                user,
-                done,
-            })
-            .await;
+            socket::close(tx, code, reason.to_string(), Some(user.to_string())).await;
         }
         Ok(writers.len())
     }

@@ -120,6 +120,23 @@ pub(crate) async fn send_wait(
     }
 }
 
+/// Closes a socket (SockJS `c[code,"reason"]`, or a WebSocket close frame) and waits until the
+/// close is written and recorded.
+pub(crate) async fn close(
+    tx: &mpsc::UnboundedSender<Out>,
+    code: u16,
+    reason: String,
+    user: Option<String>,
+) {
+    send_wait(tx, |done| Out::Close {
+        code,
+        reason,
+        user,
+        done,
+    })
+    .await;
+}
+
 /// Sends a frame to every logged-in socket of `user`; returns how many.
 pub(crate) async fn notify(shared: &Shared, user: &str, msync: &pb::MSync) -> usize {
     let writers = shared.conns.of_user(user, true);
@@ -292,13 +309,7 @@ impl Reader {
                     notify(&self.shared, &user, &msync).await;
                 }
                 Effect::Close { code, reason } => {
-                    send_wait(&self.tx, |done| Out::Close {
-                        code,
-                        reason,
-                        user,
-                        done,
-                    })
-                    .await;
+                    close(&self.tx, code, reason, user).await;
                     return false;
                 }
                 Effect::Bad(error) => self.bad(error, text),
@@ -316,14 +327,7 @@ impl Reader {
         );
         if too_big {
             self.bad(format!("message over {MAX_MESSAGE} bytes"), "");
-            let (code, reason, user) = (1009, "message too big".to_string(), self.user());
-            send_wait(&self.tx, |done| Out::Close {
-                code,
-                reason,
-                user,
-                done,
-            })
-            .await;
+            close(&self.tx, 1009, "message too big".to_string(), self.user()).await;
         }
     }
 

@@ -17,16 +17,7 @@ pub fn msync(direction: Direction, bytes: &[u8]) -> Value {
     let Some(fields) = view.as_object_mut() else {
         return view;
     };
-    let command = fields
-        .get("command")
-        .and_then(Value::as_str)
-        .and_then(|name| {
-            DESCRIPTORS
-                .get_enum_by_name("easemob.pb.MSync.Command")?
-                .get_value_by_name(name)
-                .map(|v| v.number())
-        })
-        .unwrap_or(0);
+    let command = enum_number(fields, "command", "easemob.pb.MSync.Command");
     if let Some(payload) = take_bytes(fields, "payload") {
         let nested = match frame::msync_payload_type(command, direction) {
             Some(type_name) => typed(type_name, &payload),
@@ -73,16 +64,7 @@ fn decode_metas(type_name: &str, view: &mut Value) {
         let Some(fields) = meta.as_object_mut() else {
             continue;
         };
-        let ns = fields
-            .get("ns")
-            .and_then(Value::as_str)
-            .and_then(|name| {
-                DESCRIPTORS
-                    .get_enum_by_name("easemob.pb.Meta.NameSpace")?
-                    .get_value_by_name(name)
-                    .map(|v| v.number())
-            })
-            .unwrap_or(0);
+        let ns = enum_number(fields, "ns", "easemob.pb.Meta.NameSpace");
         if let Some(payload) = take_bytes(fields, "payload") {
             let nested = match frame::meta_payload_type(ns) {
                 Some(type_name) => typed(type_name, &payload),
@@ -113,6 +95,20 @@ fn message(full_name: &str, bytes: &[u8]) -> Value {
         }
         Err(e) => undecodable(full_name, &e.to_string(), bytes),
     }
+}
+
+/// The number of the enum value named in `fields[key]`, or 0 (the proto2 default) when absent.
+fn enum_number(fields: &Map<String, Value>, key: &str, enum_name: &str) -> i32 {
+    fields
+        .get(key)
+        .and_then(Value::as_str)
+        .and_then(|name| {
+            DESCRIPTORS
+                .get_enum_by_name(enum_name)?
+                .get_value_by_name(name)
+                .map(|v| v.number())
+        })
+        .unwrap_or(0)
 }
 
 fn take_bytes(fields: &mut Map<String, Value>, key: &str) -> Option<Vec<u8>> {
