@@ -289,13 +289,16 @@ async fn serve(port: u16, users: Vec<String>, app_key: String) -> Result<u8> {
             })
             .collect(),
     };
-    let server = FakeServer::start_on_port(world, port).await?;
+    let server = FakeServer::start_on_port(world.clone(), port).await?;
     let urls = server.urls();
     eprintln!(
         "fake server on 127.0.0.1; SockJS url {}, WebSocket {}, REST {}",
         urls.sockjs, urls.websocket, urls.api
     );
-    eprintln!("users: {}; Ctrl-C stops it", users.join(", "));
+    let names: Vec<&String> = world.users.keys().collect();
+    eprintln!(
+        "users: {names:?}; every frame and HTTP exchange follows on stdout as JSON; Ctrl-C stops it"
+    );
     let recorder = server.recorder();
     let mut seen = 0;
     loop {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // imspec driver for the real, unmodified easemob-websdk 3.x (pinned: 3.6.3).
 //
-// Protocol: /work/shared/DRIVER-PROTOCOL.md (version 1). JSON lines: requests on stdin,
+// Protocol: DRIVER-PROTOCOL.md at the top of the repository (version 1). JSON lines: requests on stdin,
 // replies and events on stdout, everything else on stderr.
 //
 // The SDK keeps its socket (and _msgHash) in module-level / prototype state, so every user

@@ -1,5 +1,5 @@
 //! Unit tests of the reference client against what the real SDK 3.6.3 sent and passed
-//! (`../shared/wire/observed-session-3.6.3.txt`, the bundle's receive function).
+//! (`docs/observed-session-3.6.3.txt`, the bundle's receive function).
 
 use super::faults::{Fault, Faults};
 use super::incoming::{self, Context, MsgCache};

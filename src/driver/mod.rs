@@ -1,4 +1,4 @@
-//! The harness side of the driver protocol (`../shared/DRIVER-PROTOCOL.md`): start a driver
+//! The harness side of the driver protocol (`DRIVER-PROTOCOL.md`): start a driver
 //! process, say hello, send requests with deadlines, collect replies and events, shut it down.
 //!
 //! A driver that writes a line that is not a JSON object, exits early or hangs is reported as

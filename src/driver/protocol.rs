@@ -1,4 +1,4 @@
-//! The messages of the driver protocol, version 1 (`../shared/DRIVER-PROTOCOL.md`), shared by
+//! The messages of the driver protocol, version 1 (`DRIVER-PROTOCOL.md`), shared by
 //! the harness side (`driver`) and the reference client (`client`).
 
 use serde::{Deserialize, Serialize};

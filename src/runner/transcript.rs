@@ -16,10 +16,17 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Builds the normalised transcript text.
 pub fn build(observations: &[Observation], log: &[LogEntry], port: u16) -> String {
-    let lanes = lanes(observations, log);
     let mut normaliser = Normaliser::new(port);
     let mut out = String::new();
-    for (title, lines) in lanes {
+    let mut scope = String::new();
+    for (title, lines) in lanes(observations, log) {
+        // Placeholders are numbered per user (and for `http`): within one client's lanes every
+        // id is unique, while two clients may pick the same local id in the same millisecond.
+        let owner = title.split(": ").next().unwrap_or_default().to_string();
+        if owner != scope {
+            normaliser.new_scope();
+            scope = owner;
+        }
         if lines.is_empty() {
             continue;
         }
@@ -69,9 +76,14 @@ fn lanes(observations: &[Observation], log: &[LogEntry]) -> Vec<(String, Lines)>
                     .as_ref()
                     .map(|q| format!("?{q}"))
                     .unwrap_or_default();
+                let mut request = h.request.clone();
+                // The token request carries the client's wall clock.
+                if let Some(time) = request.get_mut("timestamp") {
+                    *time = Value::from(CLIENT_TIME);
+                }
                 http.push((
                     format!("{} {}{query}", h.method, h.path),
-                    serde_json::json!({"request": h.request, "status": h.status, "response": h.response}),
+                    serde_json::json!({"request": request, "status": h.status, "response": h.response}),
                 ));
             }
             ObservationKind::Frame(f) if is_barrier(&f.view) => {}
@@ -233,11 +245,31 @@ fn is_housekeeping(
     }
 }
 
+/// The mask of a value taken from the client's wall clock.
+const CLIENT_TIME: &str = "<client-time>";
+
+/// How a field's value is made stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    /// Message ids (local and server): numbered `<id-N>`.
+    Id,
+    /// Server timestamps (virtual clock): numbered `<ts-N>`.
+    Time,
+    /// Tokens: numbered `<token-N>`.
+    Token,
+    /// User uuids: numbered `<uuid-N>`.
+    Uuid,
+    /// Resources and device uuids (`webim_<ms>`): the clock digits masked.
+    Resource,
+    /// The client's wall clock: masked.
+    ClientTime,
+}
+
 /// Replaces run-specific values by stable placeholders.
 struct Normaliser {
     port: String,
-    seen: HashMap<(&'static str, String), usize>,
-    counts: HashMap<&'static str, usize>,
+    seen: HashMap<(Kind, String), usize>,
+    counts: HashMap<Kind, usize>,
 }
 
 impl Normaliser {
@@ -249,25 +281,40 @@ impl Normaliser {
         }
     }
 
-    fn kind_of(key: &str) -> Option<&'static str> {
+    /// Starts numbering placeholders afresh.
+    fn new_scope(&mut self) {
+        self.seen.clear();
+        self.counts.clear();
+    }
+
+    fn kind_of(key: &str) -> Option<Kind> {
         Some(match key {
             "id" | "metaId" | "serverId" | "nextKey" | "key" | "ackMessageId" | "mid"
-            | "localId" | "serverMsgId" | "msgId" => "id",
-            "timestamp" | "time" | "created" | "modified" => "ts",
-            "clientResource" | "resource" | "deviceUuid" => "res",
-            "access_token" | "token" | "auth" | "accessToken" => "token",
-            "uuid" => "uuid",
+            | "localId" | "serverMsgId" | "msgId" => Kind::Id,
+            "timestamp" | "time" | "created" | "modified" => Kind::Time,
+            "clientResource" | "resource" | "deviceUuid" => Kind::Resource,
+            "access_token" | "token" | "auth" | "accessToken" => Kind::Token,
+            "uuid" => Kind::Uuid,
+            "timeStamp" => Kind::ClientTime,
             _ => return None,
         })
     }
 
-    fn placeholder(&mut self, kind: &'static str, raw: &str) -> String {
-        let next = self.counts.get(kind).copied().unwrap_or(0) + 1;
+    fn placeholder(&mut self, kind: Kind, raw: &str) -> String {
+        let label = match kind {
+            Kind::Id => "id",
+            Kind::Time => "ts",
+            Kind::Token => "token",
+            Kind::Uuid => "uuid",
+            Kind::ClientTime => return CLIENT_TIME.to_string(),
+            Kind::Resource => return mask_digits(raw),
+        };
+        let next = self.counts.get(&kind).copied().unwrap_or(0) + 1;
         let n = *self.seen.entry((kind, raw.to_string())).or_insert_with(|| {
             self.counts.insert(kind, next);
             next
         });
-        format!("<{kind}-{n}>")
+        format!("<{label}-{n}>")
     }
 
     fn value(&mut self, value: Value, key: Option<&str>) -> Value {
@@ -286,7 +333,7 @@ impl Normaliser {
             Value::String(s) if s.starts_with('<') && s.ends_with('>') => Value::String(s),
             Value::String(s) => match key.and_then(Self::kind_of) {
                 // Ids are decimal numbers; `key` is also the name of an `ext` entry.
-                Some("id") if !s.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(Kind::Id) if !s.bytes().all(|b| b.is_ascii_digit()) => {
                     Value::String(self.text(&s))
                 }
                 Some(kind) if !(s.is_empty() || s == "0") => {
@@ -308,20 +355,39 @@ impl Normaliser {
     }
 
     fn text(&mut self, text: &str) -> String {
-        let mut text = text.replace(&self.port, "127.0.0.1:<port>");
+        let text = text.replace(&self.port, "127.0.0.1:<port>");
         // SockJS's cache buster: `/ws/info?t=<ms>`.
-        if let Some(at) = text.find("?t=") {
-            let digits: String = text[at + 3..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            if !digits.is_empty() {
-                let placeholder = self.placeholder("ts", &digits);
-                text = text.replacen(&format!("?t={digits}"), &format!("?t={placeholder}"), 1);
+        match text.find("?t=") {
+            Some(at) => {
+                let digits = text[at + 3..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .count();
+                format!(
+                    "{}?t={CLIENT_TIME}{}",
+                    &text[..at],
+                    &text[at + 3 + digits..]
+                )
             }
+            None => text,
         }
-        text
     }
+}
+
+/// `webim_1795626764299` → `webim_<ms>`: runs of six or more digits are a clock reading.
+fn mask_digits(raw: &str) -> String {
+    let mut out = String::new();
+    let mut digits = String::new();
+    for c in raw.chars().map(Some).chain([None]) {
+        if let Some(d) = c.filter(char::is_ascii_digit) {
+            digits.push(d);
+            continue;
+        }
+        out.push_str(if digits.len() >= 6 { "<ms>" } else { &digits });
+        digits.clear();
+        out.extend(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -334,14 +400,21 @@ mod tests {
         let mut n = Normaliser::new(4000);
         let v = n.value(
             json!({"metaId": "5306", "serverId": "9001", "mid": "9001", "timestamp": "17", "nextKey": "0",
-                   "auth": "$t$TOK", "url": "http://127.0.0.1:4000/ws", "n": 3}),
+                   "auth": "$t$TOK", "url": "http://127.0.0.1:4000/ws", "n": 3, "key": "ext-name",
+                   "resource": "webim_1795626764299", "deviceUuid": "1795626764299", "timeStamp": 1795626764300_u64}),
             None,
         );
         assert_eq!(
             v,
             json!({"metaId": "<id-1>", "serverId": "<id-2>", "mid": "<id-2>", "timestamp": "<ts-1>", "nextKey": "0",
-                   "auth": "$t$<token-1>", "url": "http://127.0.0.1:<port>/ws", "n": 3})
+                   "auth": "$t$<token-1>", "url": "http://127.0.0.1:<port>/ws", "n": 3, "key": "ext-name",
+                   "resource": "webim_<ms>", "deviceUuid": "<ms>", "timeStamp": "<client-time>"})
         );
-        assert_eq!(n.text("GET /ws/info?t=1795"), "GET /ws/info?t=<ts-2>");
+        assert_eq!(
+            n.text("GET /ws/info?t=1795 x"),
+            "GET /ws/info?t=<client-time> x"
+        );
+        n.new_scope();
+        assert_eq!(n.value(json!({"id": "77"}), None), json!({"id": "<id-1>"}));
     }
 }

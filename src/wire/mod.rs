@@ -2,7 +2,7 @@
 //! JSON view of any frame.
 //!
 //! Pure code, no I/O: both the fake server and the reference client build on it. It owns the
-//! bytes-to-meaning mapping of the protocol (`../shared/wire/websdk-3.6.3.md` sections 2-4) and
+//! bytes-to-meaning mapping of the protocol (`docs/wire-3.6.3.md`, the wire notes, sections 2-4) and
 //! nothing about who sends what when; session behaviour lives in `server/` and `client/`.
 
 pub mod canonical;
