@@ -46,7 +46,7 @@ fn a_driver_printing_garbage_fails_with_the_line_and_is_killed() {
         "{failure}"
     );
     assert!(
-        stdout.contains("garbage driver: wrote a bad line"),
+        stdout.contains("garbage driver: about to write a bad line"),
         "stderr tail missing:\n{stdout}"
     );
     assert!(no_process_matches("tests/fixtures/drivers/garbage.sh"));

@@ -19,6 +19,8 @@ use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 const MAX_LINE: usize = 16 * 1024 * 1024;
 /// How many stderr lines are kept for the failure report.
 const STDERR_LINES: usize = 40;
+/// How long the driver's stderr may take to reach EOF once its process group is killed.
+const STDERR_DRAIN: Duration = Duration::from_secs(1);
 /// How long a driver has to exit after answering `shutdown` (the protocol says 2 s).
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 
@@ -76,6 +78,7 @@ pub struct Driver {
     stdin: Option<ChildStdin>,
     lines: mpsc::UnboundedReceiver<Result<DriverLine, DriverFailure>>,
     stderr: Arc<Mutex<VecDeque<String>>>,
+    stderr_reader: Option<tokio::task::JoinHandle<()>>,
     next_id: u64,
     replies: HashMap<u64, Reply>,
     outstanding: HashMap<u64, String>,
@@ -138,7 +141,7 @@ impl Driver {
 
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
         let tail = stderr.clone();
-        tokio::spawn(async move {
+        let stderr_reader = tokio::spawn(async move {
             let mut reader = BufReader::new(stderr_pipe).lines();
             while let Ok(Some(line)) = reader.next_line().await {
                 let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
@@ -155,6 +158,7 @@ impl Driver {
             stdin,
             lines,
             stderr,
+            stderr_reader: Some(stderr_reader),
             next_id: 1,
             replies: HashMap::new(),
             outstanding: HashMap::new(),
@@ -331,8 +335,11 @@ impl Driver {
             }
         };
         self.kill();
-        // Let the stderr reader catch the last lines the driver wrote.
-        let _ = tokio::time::timeout(Duration::from_millis(200), self.child.wait()).await;
+        // Once the process group is gone its stderr reaches EOF: collect the last lines (bounded,
+        // in case something outside the group still holds the pipe).
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = tokio::time::timeout(STDERR_DRAIN, reader).await;
+        }
         outcome
     }
 

@@ -8,7 +8,7 @@ use super::{Outcome, RunConfig, ScenarioRun, StepFailure};
 use crate::driver::protocol::Reply;
 use crate::driver::{Driver, DriverFailure, Hello};
 use crate::scenario::{Action, ReplyExpectation, Scenario, Step, template};
-use crate::server::observe::ObservationKind;
+use crate::server::observe::{ObservationKind, TransportWhat};
 use crate::server::{
     self, ChatType, Control, FakeServer, Fault, FaultAction, FaultTrigger, ScriptedMessage,
 };
@@ -18,8 +18,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How long a driver has to answer `shutdown`.
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a driver has to answer `shutdown` (it then has 2 s more to exit, as the protocol
+/// says); a driver that hung in a step gets no more than this.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 /// The longest wait for a client to pull the barrier queue before going on regardless (a
 /// client that ignores NOTICEs then shows it in its transcript, not in a hang). A conforming
 /// client answers in milliseconds; the margin is for loaded CI machines.
@@ -313,6 +314,8 @@ impl State<'_> {
         let deadline = Instant::now() + SETTLE_TIMEOUT.min(self.step_timeout);
         loop {
             let seen = recorder.len();
+            // A socket counts once its barrier pull is answered, or once it closed (a
+            // `disconnect` the server had not noticed yet when the barrier went out).
             let answered = recorder
                 .since(from)
                 .iter()
@@ -324,6 +327,14 @@ impl State<'_> {
                                 .pointer("/payload/CommSyncDL/queue/name")
                                 .and_then(Value::as_str)
                                 == Some(server::BARRIER_QUEUE)
+                    }
+                    ObservationKind::Transport(t) => {
+                        t.user.as_deref() == Some(user)
+                            && matches!(
+                                t.what,
+                                TransportWhat::ClosedByClient
+                                    | TransportWhat::ClosedByServer { .. }
+                            )
                     }
                     _ => false,
                 })

@@ -108,16 +108,18 @@ impl Registry {
     }
 }
 
-/// Sends `out` built around a fresh completion signal and waits (bounded) until it is written.
+/// Sends `out` built around a fresh completion signal and waits (bounded) until it is written;
+/// returns whether it was.
 pub(crate) async fn send_wait(
     tx: &mpsc::UnboundedSender<Out>,
     out: impl FnOnce(oneshot::Sender<()>) -> Out,
-) {
+) -> bool {
     let (done, written) = oneshot::channel();
-    if tx.send(out(done)).is_ok() {
-        // A closed writer drops `done`; a stuck one is given up on after WRITE_WAIT.
-        let _ = tokio::time::timeout(WRITE_WAIT, written).await;
+    if tx.send(out(done)).is_err() {
+        return false;
     }
+    // A closed writer drops `done`; a stuck one is given up on after WRITE_WAIT.
+    matches!(tokio::time::timeout(WRITE_WAIT, written).await, Ok(Ok(())))
 }
 
 /// Closes a socket (SockJS `c[code,"reason"]`, or a WebSocket close frame) and waits until the
@@ -137,15 +139,18 @@ pub(crate) async fn close(
     .await;
 }
 
-/// Sends a frame to every logged-in socket of `user`; returns how many.
+/// Sends a frame to every logged-in socket of `user`; returns to how many it was written (a
+/// socket that is closing gets nothing).
 pub(crate) async fn notify(shared: &Shared, user: &str, msync: &pb::MSync) -> usize {
-    let writers = shared.conns.of_user(user, true);
-    for tx in &writers {
+    let mut written = 0;
+    for tx in shared.conns.of_user(user, true) {
         let bytes = frame::encode_msync(msync);
         let user = Some(user.to_string());
-        send_wait(tx, |done| Out::Frame { bytes, user, done }).await;
+        if send_wait(&tx, |done| Out::Frame { bytes, user, done }).await {
+            written += 1;
+        }
     }
-    writers.len()
+    written
 }
 
 /// Accepts a WebSocket upgrade for `transport` and runs the connection until it closes.
