@@ -4,7 +4,7 @@
 
 use imspec::client::{Fault, Faults, serve};
 use imspec::server::observe::ObservationKind;
-use imspec::server::{FakeServer, UserSpec, WorldSpec};
+use imspec::server::{BARRIER_QUEUE, FakeServer, UserSpec, WorldSpec};
 use imspec::wire::Direction;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -120,7 +120,7 @@ async fn server() -> FakeServer {
     .expect("the fake server starts")
 }
 
-/// The canonical views of the frames `user` sent, in order.
+/// The canonical views of the frames `user` sent, in order (without the settle barrier's).
 fn uplink(server: &FakeServer, user: &str) -> Vec<Value> {
     server
         .recorder()
@@ -134,11 +134,52 @@ fn uplink(server: &FakeServer, user: &str) -> Vec<Value> {
             }
             _ => None,
         })
+        .filter(|view| view["payload"]["CommSyncUL"]["queue"]["name"] != BARRIER_QUEUE)
         .collect()
 }
 
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(300)).await;
+/// Waits (up to a step) until the recorder shows what `done` looks for.
+async fn until(server: &FakeServer, mut done: impl FnMut() -> bool) {
+    let recorder = server.recorder();
+    let deadline = tokio::time::Instant::now() + STEP;
+    while !done() {
+        let seen = recorder.len();
+        tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))
+            .await
+            .expect("the awaited frames within a step");
+    }
+}
+
+/// Waits until `user`'s client has handled every frame the server sent it and the server has
+/// recorded what it sent back (the server's NOTICE barrier), then until every line the client
+/// wrote before that has been read (a `hello` round trip).
+async fn settle(server: &FakeServer, client: &mut Client, user: &str) {
+    let recorder = server.recorder();
+    let from = recorder.len();
+    let sockets = server.control().barrier(user).await;
+    let deadline = tokio::time::Instant::now() + STEP;
+    loop {
+        let seen = recorder.len();
+        let answered = recorder
+            .since(from)
+            .into_iter()
+            .filter(|o| match &o.kind {
+                ObservationKind::Frame(f) => {
+                    f.direction == Direction::ServerToClient
+                        && f.view["payload"]["CommSyncDL"]["queue"]["name"] == BARRIER_QUEUE
+                }
+                _ => false,
+            })
+            .count();
+        if answered >= sockets {
+            break;
+        }
+        tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))
+            .await
+            .expect("the client pulls the barrier queue");
+    }
+    let hello = client.request("hello", None, json!({"protocol": 1})).await;
+    client.reply(hello).await;
 }
 
 #[tokio::test]
@@ -156,7 +197,8 @@ async fn login_sends_the_sdk_sequence_and_opens() {
         client.seen[1],
         json!({"event": "onOpened", "user": "alice"})
     );
-    settle().await;
+    // The second STATISTIC meta follows the UNREAD answer, whenever that arrives.
+    until(&server, || uplink(&server, "alice").len() >= 4).await;
     let frames = uplink(&server, "alice");
     let commands: Vec<&str> = frames
         .iter()
@@ -229,7 +271,7 @@ async fn a_text_with_typed_ext_reaches_bob_and_alice_gets_the_receipt() {
             "errorCode"
         ]
     );
-    settle().await;
+    settle(&server, &mut client, "bob").await;
     let bob = uplink(&server, "bob");
     let key_ack = bob
         .iter()
@@ -259,11 +301,7 @@ async fn offline_messages_are_pulled_at_login() {
     let send = broken.request("send", Some("alice"), args).await;
     broken.reply(send).await;
     broken.connect(&server, "carol", "pw").await;
-    settle().await;
-    while tokio::time::timeout(Duration::from_millis(200), broken.next_line())
-        .await
-        .is_ok()
-    {}
+    settle(&server, &mut broken, "carol").await;
     assert!(broken.events("carol", "onTextMessage").is_empty());
     server.shutdown().await;
 }
@@ -423,19 +461,19 @@ async fn fault_switches_break_the_key_ack_and_on_closed() {
     let id = client.request("send", Some("alice"), args).await;
     client.reply(id).await;
     client.event("bob", "onTextMessage").await;
-    settle().await;
-    let bob = uplink(&server, "bob");
-    assert!(
-        bob.iter()
-            .all(|f| f["payload"]["CommSyncUL"]["key"].is_null())
-    );
+    // A key ack follows the DL at once; its absence can only be watched for a while (the
+    // settle barrier cannot help: the SDK pulls no other queue while this one is unacked).
+    let acked = || {
+        uplink(&server, "bob")
+            .iter()
+            .any(|f| !f["payload"]["CommSyncUL"]["key"].is_null())
+    };
+    let watched = tokio::time::timeout(Duration::from_millis(300), until(&server, acked)).await;
+    assert!(watched.is_err(), "no-key-ack sent a key ack");
     let id = client.request("disconnect", Some("alice"), json!({})).await;
-    settle().await;
-    while tokio::time::timeout(Duration::from_millis(200), client.next_line())
-        .await
-        .is_ok()
-    {}
-    assert!(client.seen.iter().all(|v| v["id"] != json!(id)));
+    // "Never replies" can only be watched for a while: as the runner's `quiet` step does.
+    let reply = tokio::time::timeout(Duration::from_millis(300), client.reply(id)).await;
+    assert!(reply.is_err(), "no-closed replied to disconnect");
     assert!(client.events("alice", "onClosed").is_empty());
     server.shutdown().await;
 }
@@ -464,12 +502,15 @@ async fn the_heartbeat_is_an_unread_every_heart_beat_wait() {
         "apiUrl": urls.api, "options": {"heartBeatWait": 5000}});
     let id = client.request("connect", Some("alice"), args).await;
     client.reply(id).await;
-    tokio::time::sleep(Duration::from_millis(5600)).await;
-    let unreads = uplink(&server, "alice")
-        .into_iter()
-        .filter(|f| f["command"] == "UNREAD")
-        .count();
-    assert_eq!(unreads, 2);
+    // The SDK clamps heartBeatWait to at least 5 s, so this one waits for real time.
+    let unreads = || {
+        uplink(&server, "alice")
+            .into_iter()
+            .filter(|f| f["command"] == "UNREAD")
+            .count()
+    };
+    until(&server, || unreads() >= 2).await;
+    assert_eq!(unreads(), 2);
     server.shutdown().await;
 }
 
@@ -488,12 +529,9 @@ async fn with_auto_reconnect_a_server_close_logs_in_again() {
         .await
         .unwrap();
     client.event("alice", "onError").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    while tokio::time::timeout(Duration::from_millis(100), client.next_line())
-        .await
-        .is_ok()
-    {}
-    assert_eq!(client.events("alice", "onOpened").len(), 2);
+    while client.events("alice", "onOpened").len() < 2 {
+        client.next_line().await;
+    }
     let provisions = uplink(&server, "alice")
         .into_iter()
         .filter(|f| f["command"] == "PROVISION")
