@@ -325,6 +325,34 @@ async fn a_wrong_password_is_login_failed_type_1() {
     server.shutdown().await;
 }
 
+/// A REST peer scripted with wiremock: whatever the token endpoint answers that is not a 200
+/// (here a 503 with a plain-text body, which the fake server never sends) is login failed,
+/// type 1, with the raw body, as the SDK's `utils.ajax` reports it.
+#[tokio::test]
+async fn any_non_200_token_answer_is_login_failed_with_the_raw_body() {
+    use wiremock::matchers::{body_partial_json, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let rest = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/org/app/token"))
+        .and(body_partial_json(
+            json!({"grant_type": "password", "username": "alice", "password": "pw"}),
+        ))
+        .respond_with(ResponseTemplate::new(503).set_body_string("service unavailable"))
+        .expect(1)
+        .mount(&rest)
+        .await;
+    let mut client = Client::start(Faults::none());
+    let args = json!({"password": "pw", "appKey": "org#app", "url": format!("{}/ws", rest.uri()),
+        "apiUrl": rest.uri(), "options": {}});
+    let id = client.request("connect", Some("alice"), args).await;
+    let reply = client.reply(id).await;
+    assert_eq!(
+        reply["error"],
+        json!({"type": 1, "message": "login failed", "data": {"type": 17, "data": "service unavailable"}})
+    );
+}
+
 #[tokio::test]
 async fn disconnect_emits_on_closed_and_replies() {
     let server = server().await;
