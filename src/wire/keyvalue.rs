@@ -20,6 +20,15 @@ pub struct KeyValueError {
 
 /// Encodes a JSON object the way `message.set({ext})` does. Keys are visited in JavaScript's
 /// property order (integer-like keys first, ascending, then insertion order).
+///
+/// ```
+/// use imspec::wire::{keyvalue, pb::key_value::ValueType};
+/// let ext = serde_json::json!({"n": 42, "f": 1.5, "o": {"k": [1]}});
+/// let list = keyvalue::encode_object(ext.as_object().unwrap());
+/// let types: Vec<i32> = list.iter().filter_map(|kv| kv.r#type).collect();
+/// assert_eq!(types, [ValueType::Int as i32, ValueType::Double as i32, ValueType::JsonString as i32]);
+/// assert_eq!(serde_json::Value::Object(keyvalue::decode_list(&list).unwrap()), ext);
+/// ```
 pub fn encode_object(object: &Map<String, Value>) -> Vec<KeyValue> {
     js_key_order(object)
         .into_iter()
