@@ -154,30 +154,11 @@ async fn until(server: &FakeServer, mut done: impl FnMut() -> bool) {
 /// recorded what it sent back (the server's NOTICE barrier), then until every line the client
 /// wrote before that has been read (a `hello` round trip).
 async fn settle(server: &FakeServer, client: &mut Client, user: &str) {
-    let recorder = server.recorder();
-    let from = recorder.len();
-    let sockets = server.control().barrier(user).await;
     let deadline = tokio::time::Instant::now() + STEP;
-    loop {
-        let seen = recorder.len();
-        let answered = recorder
-            .since(from)
-            .into_iter()
-            .filter(|o| match &o.kind {
-                ObservationKind::Frame(f) => {
-                    f.direction == Direction::ServerToClient
-                        && f.view["payload"]["CommSyncDL"]["queue"]["name"] == BARRIER_QUEUE
-                }
-                _ => false,
-            })
-            .count();
-        if answered >= sockets {
-            break;
-        }
-        tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))
-            .await
-            .expect("the client pulls the barrier queue");
-    }
+    assert!(
+        server.control().settle(user, deadline).await,
+        "the client pulls the barrier queue"
+    );
     let hello = client.request("hello", None, json!({"protocol": 1})).await;
     client.reply(hello).await;
 }

@@ -8,7 +8,7 @@ use super::{Outcome, RunConfig, ScenarioRun, StepFailure};
 use crate::driver::protocol::Reply;
 use crate::driver::{Driver, DriverFailure, Hello};
 use crate::scenario::{Action, ReplyExpectation, Scenario, Step, template};
-use crate::server::observe::{ObservationKind, TransportWhat};
+use crate::server::observe::ObservationKind;
 use crate::server::{
     self, ChatType, Control, FakeServer, Fault, FaultAction, FaultTrigger, ScriptedMessage,
 };
@@ -306,47 +306,10 @@ impl State<'_> {
     }
 
     /// Waits until `user`'s client has handled everything the server sent it so far and the
-    /// server has recorded what the client sent in reply (see [`Control::barrier`]).
+    /// server has recorded what the client sent in reply (see [`Control::settle`]).
     async fn settle(&self, user: &str) {
-        let recorder = self.server.recorder();
-        let from = recorder.len();
-        let sockets = self.control.barrier(user).await;
         let deadline = Instant::now() + SETTLE_TIMEOUT.min(self.step_timeout);
-        loop {
-            let seen = recorder.len();
-            // A socket counts once its barrier pull is answered, or once it closed (a
-            // `disconnect` the server had not noticed yet when the barrier went out).
-            let answered = recorder
-                .since(from)
-                .iter()
-                .filter(|o| match &o.kind {
-                    ObservationKind::Frame(f) => {
-                        f.direction == Direction::ServerToClient
-                            && f.user.as_deref() == Some(user)
-                            && f.view
-                                .pointer("/payload/CommSyncDL/queue/name")
-                                .and_then(Value::as_str)
-                                == Some(server::BARRIER_QUEUE)
-                    }
-                    ObservationKind::Transport(t) => {
-                        t.user.as_deref() == Some(user)
-                            && matches!(
-                                t.what,
-                                TransportWhat::ClosedByClient
-                                    | TransportWhat::ClosedByServer { .. }
-                            )
-                    }
-                    _ => false,
-                })
-                .count();
-            if answered >= sockets
-                || tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))
-                    .await
-                    .is_err()
-            {
-                return;
-            }
-        }
+        self.control.settle(user, deadline).await;
     }
 
     fn fill(&self, value: &Value) -> Result<Value, Broken> {

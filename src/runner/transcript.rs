@@ -160,7 +160,7 @@ fn lanes(observations: &[Observation], log: &[LogEntry]) -> Vec<(String, Lines)>
     out
 }
 
-/// Frames of the runner's settle barrier (`Control::barrier`): the NOTICE, the pull, the answer.
+/// Frames of the runner's settle barrier (`Control::settle`): the NOTICE, the pull, the answer.
 fn is_barrier(view: &Value) -> bool {
     [
         "/payload/CommNotice/queue/name",

@@ -19,7 +19,7 @@ mod world;
 
 pub use clock::START_MS;
 
-/// The name of the always-empty queue that [`Control::barrier`] announces. Transcripts leave
+/// The name of the always-empty queue that [`Control::settle`] announces. Transcripts leave
 /// its frames out.
 pub const BARRIER_QUEUE: &str = "imspec-barrier";
 pub use faults::{Fault, FaultAction, FaultTrigger};
@@ -290,14 +290,36 @@ impl Control {
         Ok(())
     }
 
-    /// Pushes a NOTICE for the empty [`BARRIER_QUEUE`] to every logged-in socket of `user` and
-    /// returns how many got it. A client pulls the queue only after handling every frame the
-    /// server sent before, and frames reach the server in the order the client sent them, so
-    /// once the pulls are recorded, everything the client did before is recorded too. The
-    /// runner uses this to settle a scenario without waiting on the clock.
-    pub async fn barrier(&self, user: &str) -> usize {
+    /// Settles `user`'s client: pushes a NOTICE for the empty [`BARRIER_QUEUE`] to every
+    /// logged-in socket of the user, then waits until each of them pulled it (and got the
+    /// answer) or closed, or until `deadline`. A client pulls the queue only after handling every
+    /// frame the server sent before, and frames reach the server in the order the client sent
+    /// them, so once the pulls are answered everything the client did before is recorded too:
+    /// this is how the runner waits for a client without waiting on the clock. Returns whether
+    /// every socket settled in time (a client that ignores NOTICEs, or is stuck on an unacked
+    /// queue, does not).
+    pub async fn settle(&self, user: &str, deadline: tokio::time::Instant) -> bool {
+        let recorder = &self.shared.recorder;
+        let from = recorder.len();
         let notice = session::notice(jid::user(self.shared.world().app_key(), BARRIER_QUEUE));
-        socket::notify(&self.shared, user, &notice).await
+        let sockets = socket::notify(&self.shared, user, &notice).await;
+        loop {
+            let seen = recorder.len();
+            let settled = recorder
+                .since(from)
+                .iter()
+                .filter(|o| settles(&o.kind, user))
+                .count();
+            if settled >= sockets {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))
+                .await
+                .is_err()
+            {
+                return false;
+            }
+        }
     }
 
     /// Arms a fault: it fires once, on the next matching uplink frame.
@@ -307,6 +329,31 @@ impl Control {
 }
 
 /// What every part of one server shares.
+/// Whether an observation settles one of `user`'s sockets for [`Control::settle`]: the answer
+/// to its pull of the barrier queue, or its close (a `disconnect` the server had not noticed
+/// yet when the barrier went out).
+fn settles(kind: &ObservationKind, user: &str) -> bool {
+    match kind {
+        ObservationKind::Frame(f) => {
+            f.direction == crate::wire::Direction::ServerToClient
+                && f.user.as_deref() == Some(user)
+                && f.view
+                    .pointer("/payload/CommSyncDL/queue/name")
+                    .and_then(serde_json::Value::as_str)
+                    == Some(BARRIER_QUEUE)
+        }
+        ObservationKind::Transport(t) => {
+            t.user.as_deref() == Some(user)
+                && matches!(
+                    t.what,
+                    observe::TransportWhat::ClosedByClient
+                        | observe::TransportWhat::ClosedByServer { .. }
+                )
+        }
+        ObservationKind::Http(_) => false,
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Shared {
     world: Mutex<world::World>,
