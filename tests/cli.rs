@@ -38,18 +38,18 @@ fn a_scenario_file_that_does_not_parse_gives_exit_2_naming_the_file_and_line() {
     );
 }
 
+/// Runs `login/ok` with an expected-failures file holding `list`.
+fn run_login_ok_expecting(list: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("expected-failures.txt");
+    std::fs::write(&path, list).unwrap();
+    let path = path.to_str().unwrap();
+    imspec(&["run", "--filter", "login/ok", "--expected-failures", path])
+}
+
 #[test]
 fn an_expected_failure_without_a_reason_gives_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("expected-failures.txt");
-    std::fs::write(&list, "login/ok\n").unwrap();
-    let output = imspec(&[
-        "run",
-        "--filter",
-        "login/ok",
-        "--expected-failures",
-        list.to_str().unwrap(),
-    ]);
+    let output = run_login_ok_expecting("login/ok\n");
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("expected-failures.txt:1: `login/ok` has no reason"),
@@ -60,16 +60,7 @@ fn an_expected_failure_without_a_reason_gives_exit_2() {
 
 #[test]
 fn a_listed_scenario_that_passes_is_xpass_and_fails_the_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("expected-failures.txt");
-    std::fs::write(&list, "login/ok  # pretend it fails\n").unwrap();
-    let output = imspec(&[
-        "run",
-        "--filter",
-        "login/ok",
-        "--expected-failures",
-        list.to_str().unwrap(),
-    ]);
+    let output = run_login_ok_expecting("login/ok  # pretend it fails\n");
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains("XPASS"));
 }
