@@ -283,11 +283,12 @@ async fn serve(port: u16, users: Vec<String>, app_key: String) -> Result<u8> {
                     name.to_string(),
                     UserSpec {
                         password: password.to_string(),
-                        token_expired: false,
+                        ..Default::default()
                     },
                 )
             })
             .collect(),
+        ..Default::default()
     };
     let server = FakeServer::start_on_port(world.clone(), port).await?;
     let urls = server.urls();

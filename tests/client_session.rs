@@ -108,6 +108,7 @@ async fn server() -> FakeServer {
             let spec = UserSpec {
                 password: "pw".into(),
                 token_expired: false,
+                ..Default::default()
             };
             (name.to_string(), spec)
         })
@@ -115,6 +116,7 @@ async fn server() -> FakeServer {
     FakeServer::start(WorldSpec {
         app_key: "org#app".into(),
         users,
+        ..Default::default()
     })
     .await
     .expect("the fake server starts")
@@ -439,11 +441,13 @@ async fn a_provision_refusal_is_error_40_unless_ignored() {
     let spec = UserSpec {
         password: "pw".into(),
         token_expired: true,
+        ..Default::default()
     };
     users.insert("dave".to_string(), spec);
     let world = WorldSpec {
         app_key: "org#app".into(),
         users,
+        ..Default::default()
     };
     let server = FakeServer::start(world).await.unwrap();
     let mut client = Client::start(Faults::none());

@@ -30,6 +30,7 @@ fn world() -> WorldSpec {
         let user = UserSpec {
             password: format!("{name}-pw"),
             token_expired: false,
+            ..Default::default()
         };
         spec.users.insert(name.to_string(), user);
     }

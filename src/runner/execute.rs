@@ -10,7 +10,7 @@ use crate::driver::{Driver, DriverFailure, Hello};
 use crate::scenario::{Action, ReplyExpectation, Scenario, Step, template};
 use crate::server::observe::ObservationKind;
 use crate::server::{
-    self, ChatType, Control, FakeServer, Fault, FaultAction, FaultTrigger, ScriptedMessage,
+    ChatType, Control, FakeServer, Fault, FaultAction, FaultTrigger, ScriptedMessage,
 };
 use crate::wire::{Direction, jid, keyvalue, pb};
 use serde_json::{Value, json};
@@ -31,7 +31,7 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
     let started = std::time::Instant::now();
     let mut run = ScenarioRun::new(scenario);
-    let server = match FakeServer::start(world(scenario)).await {
+    let server = match FakeServer::start(scenario.world.clone()).await {
         Ok(server) => server,
         Err(e) => {
             run.outcome = Outcome::HarnessError(format!("fake server did not start: {e}"));
@@ -477,25 +477,6 @@ fn check_reply(
             "`{op}` succeeded but should fail: {}",
             reply.result.clone().unwrap_or(Value::Null)
         ))),
-    }
-}
-
-/// The fake server's world for a scenario.
-fn world(scenario: &Scenario) -> server::WorldSpec {
-    server::WorldSpec {
-        app_key: scenario.world.app_key.clone(),
-        users: scenario
-            .world
-            .users
-            .iter()
-            .map(|(name, u)| {
-                let spec = server::UserSpec {
-                    password: u.password.clone(),
-                    token_expired: u.token_expired,
-                };
-                (name.clone(), spec)
-            })
-            .collect(),
     }
 }
 

@@ -1,8 +1,7 @@
 //! Reading scenario files: TOML into the model, with errors that name file, line and field.
 
-use super::{
-    Action, DEFAULT_APP_KEY, DEFAULT_PASSWORD, ReplyExpectation, Scenario, Step, User, World,
-};
+use super::{Action, DEFAULT_APP_KEY, DEFAULT_PASSWORD, ReplyExpectation, Scenario, Step, World};
+use crate::server::{DEFAULT_RECALL_WINDOW_MS, GroupSpec, UserSpec};
 use crate::wire::Direction;
 use serde::Deserialize;
 use serde_json::Value;
@@ -83,6 +82,16 @@ struct WorldModel {
     app_key: Option<String>,
     #[serde(default)]
     users: BTreeMap<String, UserModel>,
+    #[serde(default)]
+    groups: BTreeMap<String, GroupModel>,
+    #[serde(default)]
+    rooms: BTreeMap<String, GroupModel>,
+    #[serde(default)]
+    sensitive_words: Vec<String>,
+    #[serde(default)]
+    callback_rejects: Vec<String>,
+    recall_window_s: Option<u64>,
+    recall_enabled: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -91,6 +100,102 @@ struct UserModel {
     password: Option<String>,
     #[serde(default)]
     token_expired: bool,
+    #[serde(default)]
+    blocks: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupModel {
+    owner: String,
+    #[serde(default)]
+    members: Vec<String>,
+    #[serde(default)]
+    muted: Vec<String>,
+    white_list: Option<Vec<String>>,
+}
+
+impl WorldModel {
+    /// The server's world, or what is wrong with this description.
+    fn into_spec(self) -> Result<World, String> {
+        let users: BTreeMap<String, UserSpec> = self
+            .users
+            .into_iter()
+            .map(|(name, u)| {
+                let user = UserSpec {
+                    password: u.password.unwrap_or_else(|| DEFAULT_PASSWORD.to_string()),
+                    token_expired: u.token_expired,
+                    blocks: u.blocks,
+                };
+                (name, user)
+            })
+            .collect();
+        let known = |who: &str, field: &str| -> Result<(), String> {
+            if users.contains_key(who) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{field} names `{who}`, who is not in [world.users] (known: {})",
+                    users.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+            }
+        };
+        for (name, user) in &users {
+            for blocked in &user.blocks {
+                known(blocked, &format!("world.users.{name}.blocks"))?;
+            }
+        }
+        let convert = |kind: &str, models: BTreeMap<String, GroupModel>| {
+            let mut specs = BTreeMap::new();
+            for (id, g) in models {
+                let field = format!("world.{kind}.{id}");
+                known(&g.owner, &format!("{field}.owner"))?;
+                for who in g
+                    .members
+                    .iter()
+                    .chain(&g.muted)
+                    .chain(g.white_list.iter().flatten())
+                {
+                    known(who, &field)?;
+                }
+                specs.insert(
+                    id,
+                    GroupSpec {
+                        owner: g.owner,
+                        members: g.members,
+                        muted: g.muted,
+                        white_list: g.white_list,
+                    },
+                );
+            }
+            Ok::<_, String>(specs)
+        };
+        let groups = convert("groups", self.groups)?;
+        let rooms = convert("rooms", self.rooms)?;
+        if let Some(id) = groups.keys().find(|id| rooms.contains_key(*id)) {
+            return Err(format!(
+                "`{id}` is both in [world.groups] and [world.rooms]; ids share one namespace"
+            ));
+        }
+        let app_key = self.app_key.unwrap_or_else(|| DEFAULT_APP_KEY.to_string());
+        if !app_key.contains('#') {
+            return Err(format!(
+                "world.app_key {app_key:?} is not of the form org#app"
+            ));
+        }
+        Ok(World {
+            app_key,
+            users,
+            groups,
+            rooms,
+            sensitive_words: self.sensitive_words,
+            callback_rejects: self.callback_rejects,
+            recall_window_ms: self
+                .recall_window_s
+                .map_or(DEFAULT_RECALL_WINDOW_MS, |s| s.saturating_mul(1000)),
+            recall_enabled: self.recall_enabled.unwrap_or(true),
+        })
+    }
 }
 
 /// Finds every `*.toml` scenario under `root` (skipping `README*`), sorted by id.
@@ -154,33 +259,10 @@ pub fn load_str(id: &str, path: &Path, text: &str) -> Result<Scenario, LoadError
             "`purpose` is empty: say in one line what this checks".into(),
         ));
     }
-    let world = World {
-        app_key: file
-            .world
-            .app_key
-            .unwrap_or_else(|| DEFAULT_APP_KEY.to_string()),
-        users: file
-            .world
-            .users
-            .into_iter()
-            .map(|(name, u)| {
-                let user = User {
-                    password: u.password.unwrap_or_else(|| DEFAULT_PASSWORD.to_string()),
-                    token_expired: u.token_expired,
-                };
-                (name, user)
-            })
-            .collect(),
-    };
-    if !world.app_key.contains('#') {
-        return Err(invalid(
-            1,
-            format!(
-                "world.app_key {:?} is not of the form org#app",
-                world.app_key
-            ),
-        ));
-    }
+    let world = file
+        .world
+        .into_spec()
+        .map_err(|message| invalid(line_of(text.find("[world").unwrap_or(0)), message))?;
 
     let mut steps = Vec::new();
     let mut saved = BTreeSet::new();
@@ -331,8 +413,13 @@ fn parse_step(
                 }
             }
             let to = args["to"].as_str().unwrap_or_default();
-            if args.get("chatType").and_then(Value::as_str).unwrap_or("singleChat") == "singleChat" {
-                user_exists(to)?;
+            match args.get("chatType").and_then(Value::as_str).unwrap_or("singleChat") {
+                "singleChat" => user_exists(to)?,
+                "groupChat" if world.groups.contains_key(to) => {}
+                "chatRoom" if world.rooms.contains_key(to) => {}
+                "groupChat" => return Err(format!("`deliver.to` names group `{to}`, which is not in [world.groups]")),
+                "chatRoom" => return Err(format!("`deliver.to` names chat room `{to}`, which is not in [world.rooms]")),
+                other => return Err(format!("`deliver.chatType` is {other:?}; expected \"singleChat\", \"groupChat\" or \"chatRoom\"")),
             }
             Action::Deliver { message: Value::Object(args) }
         }
@@ -536,6 +623,31 @@ mod tests {
         assert_eq!(s.steps.len(), 2);
         assert_eq!((s.steps[0].line, s.steps[1].line), (5, 8));
         assert_eq!(s.world.users["alice"].password, DEFAULT_PASSWORD);
+    }
+
+    #[test]
+    fn groups_rooms_and_rules_load() {
+        let s = load(&format!(
+            "{HEAD}bob = {{ blocks = [\"alice\"] }}\n[world]\nsensitive_words = [\"x\"]\nrecall_window_s = 5\n\
+             [world.groups.g1]\nowner = \"alice\"\nmembers = [\"bob\"]\n\
+             [world.rooms.r1]\nowner = \"bob\"\nwhite_list = [\"alice\"]\n\
+             [[step]]\nconnect = \"alice\"\n"
+        ))
+        .unwrap();
+        assert_eq!(s.world.users["bob"].blocks, ["alice"]);
+        assert!(s.world.groups["g1"].has_member("bob"));
+        assert_eq!(s.world.rooms["r1"].white_list, Some(vec!["alice".into()]));
+        assert_eq!(
+            (s.world.recall_window_ms, s.world.recall_enabled),
+            (5000, true)
+        );
+
+        let err = load(&format!(
+            "{HEAD}[world.groups.g1]\nowner = \"alice\"\nmembers = [\"zed\"]\n[[step]]\nconnect = \"alice\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("world.groups.g1 names `zed`"), "{err}");
     }
 
     #[test]

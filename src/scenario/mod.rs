@@ -11,7 +11,6 @@ pub use load::{LoadError, discover, load_file, load_str};
 
 use crate::wire::Direction;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -43,23 +42,8 @@ impl Scenario {
     }
 }
 
-/// Users and settings of the fake server for one scenario.
-#[derive(Debug, Clone)]
-pub struct World {
-    /// The app key, `org#app`.
-    pub app_key: String,
-    /// The users by name.
-    pub users: BTreeMap<String, User>,
-}
-
-/// A user of the world.
-#[derive(Debug, Clone)]
-pub struct User {
-    /// Their password for the token login.
-    pub password: String,
-    /// Whether the tokens issued to them are already expired (PROVISION is refused).
-    pub token_expired: bool,
-}
+/// The fake server's world for a scenario: users, groups, rooms and refusal rules.
+pub use crate::server::WorldSpec as World;
 
 /// The password a user has when the scenario does not set one.
 pub const DEFAULT_PASSWORD: &str = "password";

@@ -13,6 +13,7 @@ mod clock;
 mod faults;
 mod http;
 pub mod observe;
+mod policy;
 mod session;
 mod socket;
 mod world;
@@ -39,20 +40,44 @@ use tokio::task::JoinHandle;
 /// How long `shutdown` waits for sockets and the listener before giving up on them.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
-/// The world a server starts with.
+/// The world a server starts with: who exists, which groups and chat rooms they are in, and
+/// the server-side rules that refuse messages (wire notes section 7).
 #[derive(Debug, Clone)]
 pub struct WorldSpec {
     /// `"org#app"`; REST paths are `/{org}/{app}/...`.
     pub app_key: String,
     /// The users, by name.
     pub users: BTreeMap<String, UserSpec>,
+    /// The groups (`groupChat`), by id.
+    pub groups: BTreeMap<String, GroupSpec>,
+    /// The chat rooms (`chatRoom`), by id.
+    pub rooms: BTreeMap<String, GroupSpec>,
+    /// A message whose text contains one of these is refused as the real server's
+    /// sensitive-word filter does (`PERMISSION_DENIED` "sensitive words", SDK type 501).
+    pub sensitive_words: Vec<String>,
+    /// A message whose text contains one of these is refused as an external callback does
+    /// (`PERMISSION_DENIED_EXTERNAL`, SDK type 502).
+    pub callback_rejects: Vec<String>,
+    /// How long after sending a message its sender may recall it, in ms of virtual time.
+    pub recall_window_ms: u64,
+    /// Whether the app allows recall at all ("message recall disabled", SDK type 505).
+    pub recall_enabled: bool,
 }
+
+/// The real server's default recall window: two minutes.
+pub const DEFAULT_RECALL_WINDOW_MS: u64 = 120_000;
 
 impl Default for WorldSpec {
     fn default() -> Self {
         WorldSpec {
             app_key: "org#app".to_string(),
             users: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            rooms: BTreeMap::new(),
+            sensitive_words: Vec::new(),
+            callback_rejects: Vec::new(),
+            recall_window_ms: DEFAULT_RECALL_WINDOW_MS,
+            recall_enabled: true,
         }
     }
 }
@@ -64,6 +89,41 @@ pub struct UserSpec {
     pub password: String,
     /// Tokens issued to this user are refused at PROVISION with TOKEN_EXPIRED.
     pub token_expired: bool,
+    /// Users this user has blocked: their single-chat messages to this user are refused
+    /// (`FAIL` "blocked", SDK type 603).
+    pub blocks: Vec<String>,
+}
+
+/// A group or a chat room.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupSpec {
+    /// The owner; a member too.
+    pub owner: String,
+    /// The other members.
+    pub members: Vec<String>,
+    /// Members whose messages are refused with `USER_MUTED` (the SDK's `onMutedMessage`).
+    pub muted: Vec<String>,
+    /// White-list mode: when set, only these members (and the owner) may send; the others get
+    /// "not in group or chatroom white list" (SDK type 506).
+    pub white_list: Option<Vec<String>>,
+}
+
+impl GroupSpec {
+    /// Whether `user` is the owner or a member.
+    pub fn has_member(&self, user: &str) -> bool {
+        self.owner == user || self.members.iter().any(|m| m == user)
+    }
+
+    /// The owner and the members, each once, owner first.
+    pub fn everyone(&self) -> Vec<String> {
+        let mut all = vec![self.owner.clone()];
+        for member in &self.members {
+            if !all.contains(member) {
+                all.push(member.clone());
+            }
+        }
+        all
+    }
 }
 
 /// Where a running server listens.
@@ -113,7 +173,7 @@ pub enum ServerError {
     /// The user has no logged-in socket.
     #[error("user {0:?} has no logged-in socket")]
     NotConnected(String),
-    /// The world has no such group or chat room (groups are not modelled yet).
+    /// The world has no such group or chat room.
     #[error("no group or chat room {0:?} in this world")]
     GroupNotFound(String),
 }
@@ -223,20 +283,45 @@ impl Control {
     /// Delivers a scripted peer's message as if it came uplink: queued for the recipient, who
     /// gets a NOTICE on every logged-in socket. Returns the server message id.
     pub async fn deliver(&self, msg: ScriptedMessage) -> Result<u64, ServerError> {
-        if msg.chat_type != ChatType::Single {
-            return Err(ServerError::GroupNotFound(msg.to));
-        }
-        let (server_id, notice) = {
+        let (server_id, notices) = {
             let now = self.shared.clock.now_ms();
             let mut world = self.shared.world();
-            if !world.has_user(&msg.to) {
-                return Err(ServerError::UnknownUser(msg.to));
-            }
+            let app_key = world.app_key().to_string();
+            let (destination, from, to) = match msg.chat_type {
+                ChatType::Single => {
+                    if !world.has_user(&msg.to) {
+                        return Err(ServerError::UnknownUser(msg.to));
+                    }
+                    (
+                        policy::Destination::User(msg.to.clone()),
+                        jid::user(&app_key, &msg.from),
+                        jid::user(&app_key, &msg.to),
+                    )
+                }
+                ChatType::Group | ChatType::Room => {
+                    let Some(group) = policy::conference(world.spec(), &msg.to) else {
+                        return Err(ServerError::GroupNotFound(msg.to));
+                    };
+                    let recipients = group
+                        .everyone()
+                        .into_iter()
+                        .filter(|member| *member != msg.from)
+                        .collect();
+                    (
+                        policy::Destination::Conference {
+                            id: msg.to.clone(),
+                            recipients,
+                        },
+                        jid::conference(&app_key, &msg.from),
+                        jid::conference(&app_key, &msg.to),
+                    )
+                }
+            };
             let server_id = world.next_server_id();
             let meta = Meta {
                 id: Some(server_id),
-                from: Some(jid::user(world.app_key(), &msg.from)),
-                to: Some(jid::user(world.app_key(), &msg.to)),
+                from: Some(from),
+                to: Some(to),
                 timestamp: Some(now),
                 ns: Some(NameSpace::Chat as i32),
                 payload: Some(msg.body.encode_to_vec()),
@@ -244,11 +329,13 @@ impl Control {
             };
             (
                 server_id,
-                session::route_single(&mut world, &msg.from, meta),
+                session::route(&mut world, &msg.from, destination, meta),
             )
         };
-        if let Some(Effect::Notify { user, msync }) = notice {
-            socket::notify(&self.shared, &user, &msync).await;
+        for notice in notices {
+            if let Effect::Notify { user, msync } = notice {
+                socket::notify(&self.shared, &user, &msync).await;
+            }
         }
         Ok(server_id)
     }

@@ -1,12 +1,13 @@
 //! The msync logic of one connection, as a state machine: an uplink `MSync`, the virtual `now`
 //! and the world in; the frames to send (to this socket, or as notices to users) out.
 //!
-//! Owns the meaning of PROVISION, UNREAD and SYNC (wire notes section 3), routing of single-chat
-//! metas into queues, and where armed faults replace the normal answer. It never touches
+//! Owns the meaning of PROVISION, UNREAD and SYNC (wire notes section 3), routing of chat metas
+//! into queues (single chat, groups, chat rooms), and where armed faults replace the normal answer. It never touches
 //! sockets, the recorder or the host clock, so every case is unit-tested without I/O
-//! (`session_tests.rs`). Group and chat room routing is not here yet.
+//! (`session_tests.rs`). What the world refuses is decided in `policy.rs`.
 
 use super::faults::{FaultAction, FaultTrigger};
+use super::policy::{self, Destination};
 use super::world::World;
 use crate::wire::frame::{decode_payload, server_msync};
 use crate::wire::jid;
@@ -235,10 +236,22 @@ impl Session {
             return vec![ack(ok())];
         }
         let to = meta.to.unwrap_or_default();
-        if jid::is_conference(&to) {
-            // Groups and chat rooms are another issue; until then none exists.
-            return vec![ack(status(ErrorCode::Fail as i32, Some("group not found")))];
-        }
+        let body = meta
+            .payload
+            .as_deref()
+            .and_then(|bytes| pb::MessageBody::decode(bytes).ok())
+            .unwrap_or_default();
+        let destination = match policy::admit(world, &user, &to, &body) {
+            Ok(destination) => destination,
+            Err(refusal) => return vec![ack(refusal)],
+        };
+        let from = match &destination {
+            Destination::User(_) => from,
+            Destination::Conference { .. } => Jid {
+                domain: Some(jid::CONFERENCE_DOMAIN.to_string()),
+                ..from
+            },
+        };
         let stored = Meta {
             id: Some(server_id),
             from: Some(from),
@@ -249,26 +262,43 @@ impl Session {
             routetype: None,
         };
         let mut effects = vec![ack(ok())];
-        effects.extend(route_single(world, &user, stored));
+        effects.extend(route(world, &user, destination, stored));
         effects
     }
 }
 
-/// Stores a single-chat `meta` (already carrying its server id) in the recipient's queue keyed
-/// by the sender's bare JID, and returns the NOTICE for the recipient. An unknown recipient
-/// gets nothing: the message is dropped after the sender's OK ack (what the real server does
-/// is not known).
-pub(crate) fn route_single(world: &mut World, sender: &str, meta: Meta) -> Option<Effect> {
-    let recipient = jid::name_of(meta.to.as_ref()).to_string();
-    if !world.has_user(&recipient) {
-        return None;
-    }
-    let queue = jid::user(world.app_key(), sender);
-    world.push(&recipient, queue.clone(), meta);
-    Some(Effect::Notify {
-        user: recipient,
-        msync: notice(queue),
-    })
+/// Stores `meta` (already carrying its server id) for its recipients and returns their
+/// NOTICEs. A single chat goes to the recipient's queue named after the sender; a group or
+/// room message to each recipient's queue named after the group. An unknown single-chat
+/// recipient gets nothing: the message is dropped after the sender's OK ack (what the real
+/// server does is not known).
+pub(crate) fn route(
+    world: &mut World,
+    sender: &str,
+    destination: Destination,
+    meta: Meta,
+) -> Vec<Effect> {
+    let (queue, recipients) = match destination {
+        Destination::User(recipient) => {
+            if !world.has_user(&recipient) {
+                return Vec::new();
+            }
+            (jid::user(world.app_key(), sender), vec![recipient])
+        }
+        Destination::Conference { id, recipients } => {
+            (jid::conference(world.app_key(), &id), recipients)
+        }
+    };
+    recipients
+        .into_iter()
+        .map(|recipient| {
+            world.push(&recipient, queue.clone(), meta.clone());
+            Effect::Notify {
+                user: recipient,
+                msync: notice(queue.clone()),
+            }
+        })
+        .collect()
 }
 
 /// Queues a STATISTIC meta `{operation}` from `admin` for `user` (a kick, as in the observed

@@ -14,6 +14,7 @@ fn world() -> World {
         let user = UserSpec {
             password: format!("{name}-pw"),
             token_expired: expired,
+            ..Default::default()
         };
         spec.users.insert(name.into(), user);
     }
@@ -367,6 +368,55 @@ fn unknown_recipients_and_groups() {
     assert_eq!(
         (dl.meta_id, dl.server_id),
         (Some(2), Some(900_000_000_000_000_002))
+    );
+}
+
+#[test]
+fn group_messages_fan_out_to_members_queues() {
+    let mut spec = WorldSpec::default();
+    for name in ["alice", "bob", "carol"] {
+        let user = UserSpec {
+            password: format!("{name}-pw"),
+            ..Default::default()
+        };
+        spec.users.insert(name.into(), user);
+    }
+    spec.groups.insert(
+        "g1".into(),
+        crate::server::GroupSpec {
+            owner: "alice".into(),
+            members: vec!["bob".into(), "carol".into()],
+            ..Default::default()
+        },
+    );
+    let mut w = World::new(spec);
+    let mut alice = login(&mut w, "alice");
+    let g1 = jid::conference("org#app", "g1");
+    let effects = alice.handle(
+        &chat_meta(1, g1.clone(), &text("alice", "g1", "x")),
+        NOW,
+        &mut w,
+    );
+    assert_eq!(code(sync_dl(&effects[0]).status), (0, None));
+    let notified: Vec<&str> = effects[1..]
+        .iter()
+        .map(|e| match e {
+            Effect::Notify { user, .. } => user.as_str(),
+            other => panic!("expected a notice, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(notified, ["bob", "carol"]);
+    for member in ["bob", "carol"] {
+        let pending = w.pending(member, &g1);
+        assert_eq!(pending.len(), 1, "{member}");
+        assert_eq!(
+            pending[0].from.as_ref().and_then(|j| j.domain.as_deref()),
+            Some(jid::CONFERENCE_DOMAIN)
+        );
+    }
+    assert!(
+        w.pending("alice", &g1).is_empty(),
+        "the sender gets no copy"
     );
 }
 

@@ -5,8 +5,8 @@
 //! sockets. Which socket is online lives in `socket.rs`; what a frame means lives in
 //! `session.rs`.
 
+use super::WorldSpec;
 use super::faults::Armed;
-use super::{UserSpec, WorldSpec};
 use crate::wire::jid;
 use crate::wire::pb::{Jid, Meta, MetaQueue};
 use std::collections::BTreeMap;
@@ -70,8 +70,7 @@ struct Queue {
 /// The world of one fake server.
 #[derive(Debug)]
 pub(crate) struct World {
-    app_key: String,
-    users: BTreeMap<String, UserSpec>,
+    spec: WorldSpec,
     tokens: BTreeMap<String, String>,
     tokens_issued: u64,
     last_server_id: u64,
@@ -84,8 +83,7 @@ impl World {
     /// A world with the users of `spec`, no tokens and empty queues.
     pub(crate) fn new(spec: WorldSpec) -> Self {
         World {
-            app_key: spec.app_key,
-            users: spec.users,
+            spec,
             tokens: BTreeMap::new(),
             tokens_issued: 0,
             last_server_id: SERVER_ID_BASE,
@@ -96,17 +94,22 @@ impl World {
 
     /// The `org#app` app key.
     pub(crate) fn app_key(&self) -> &str {
-        &self.app_key
+        &self.spec.app_key
+    }
+
+    /// The world as the scenario described it (users, groups, rooms, rules).
+    pub(crate) fn spec(&self) -> &WorldSpec {
+        &self.spec
     }
 
     /// Whether `name` is a user of this world.
     pub(crate) fn has_user(&self, name: &str) -> bool {
-        self.users.contains_key(name)
+        self.spec.users.contains_key(name)
     }
 
     /// A password login: a new token for the user, or why not.
     pub(crate) fn login(&mut self, username: &str, password: &str) -> Result<Issued, LoginError> {
-        match self.users.get(username) {
+        match self.spec.users.get(username) {
             Some(user) if user.password == password => {}
             _ => return Err(LoginError::InvalidGrant),
         }
@@ -115,7 +118,7 @@ impl World {
         self.tokens.insert(token.clone(), username.to_string());
         Ok(Issued {
             token,
-            uuid: uuid_for(&self.app_key, username),
+            uuid: uuid_for(&self.spec.app_key, username),
         })
     }
 
@@ -124,7 +127,7 @@ impl World {
         let user = self.tokens.get(token)?;
         Some(TokenOwner {
             user: user.clone(),
-            expired: self.users.get(user).is_some_and(|u| u.token_expired),
+            expired: self.spec.users.get(user).is_some_and(|u| u.token_expired),
         })
     }
 
@@ -219,9 +222,9 @@ mod tests {
         let mut spec = WorldSpec::default();
         spec.users.insert(
             "alice".into(),
-            UserSpec {
+            super::super::UserSpec {
                 password: "pw".into(),
-                token_expired: false,
+                ..Default::default()
             },
         );
         World::new(spec)
