@@ -264,6 +264,7 @@ impl State<'_> {
                 let on = match on.as_str() {
                     "provision" => FaultTrigger::Provision,
                     "unread" => FaultTrigger::Unread,
+                    "history" => FaultTrigger::History,
                     _ => FaultTrigger::Message,
                 };
                 let action = match action.as_str() {

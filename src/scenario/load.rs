@@ -92,6 +92,7 @@ struct WorldModel {
     callback_rejects: Vec<String>,
     recall_window_s: Option<u64>,
     recall_enabled: Option<bool>,
+    roaming_page_size: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]
@@ -194,6 +195,9 @@ impl WorldModel {
                 .recall_window_s
                 .map_or(DEFAULT_RECALL_WINDOW_MS, |s| s.saturating_mul(1000)),
             recall_enabled: self.recall_enabled.unwrap_or(true),
+            roaming_page_size: self
+                .roaming_page_size
+                .unwrap_or(crate::server::DEFAULT_ROAMING_PAGE_SIZE),
         })
     }
 }
@@ -453,8 +457,10 @@ fn parse_step(
                 user_exists(user)?;
             }
             let on = take_string(&mut args, "on", kind)?;
-            if !["provision", "unread", "message"].contains(&on.as_str()) {
-                return Err(format!("`fault.on` is {on:?}; expected provision, unread or message"));
+            if !["provision", "unread", "message", "history"].contains(&on.as_str()) {
+                return Err(format!(
+                    "`fault.on` is {on:?}; expected provision, unread, message or history"
+                ));
             }
             let action = take_string(&mut args, "action", kind)?;
             if !["status", "drop", "close"].contains(&action.as_str()) {

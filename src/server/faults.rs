@@ -25,6 +25,9 @@ pub enum FaultTrigger {
     Unread,
     /// An uplink `CommSyncUL` meta with ns CHAT (any `MessageBody`: message, ack, recall).
     Message,
+    /// A message-roaming REST request (`fetchHistoryMessages`): `Status` answers with that HTTP
+    /// status (500 when `code` is not an error status), `drop` and `close` with 503.
+    History,
 }
 
 /// What a fired fault does to the frame.

@@ -35,6 +35,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/ws/{server}/{session}/websocket", get(sockjs_websocket))
         .route("/websocket", get(raw_websocket))
         .route("/{org}/{app}/token", post(token))
+        .route(
+            "/{org}/{app}/users/{user}/user_channels",
+            get(super::history::user_channels),
+        )
+        .route(
+            "/{org}/{app}/users/{user}/messageroaming",
+            post(super::history::message_roaming),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared)

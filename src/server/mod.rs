@@ -11,9 +11,11 @@
 
 mod clock;
 mod faults;
+mod history;
 mod http;
 pub mod observe;
 mod policy;
+mod recall;
 mod session;
 mod socket;
 mod world;
@@ -62,7 +64,12 @@ pub struct WorldSpec {
     pub recall_window_ms: u64,
     /// Whether the app allows recall at all ("message recall disabled", SDK type 505).
     pub recall_enabled: bool,
+    /// How many messages one message-roaming answer holds at most.
+    pub roaming_page_size: usize,
 }
+
+/// The roaming page size when the world does not set one.
+pub const DEFAULT_ROAMING_PAGE_SIZE: usize = 10;
 
 /// The real server's default recall window: two minutes.
 pub const DEFAULT_RECALL_WINDOW_MS: u64 = 120_000;
@@ -78,6 +85,7 @@ impl Default for WorldSpec {
             callback_rejects: Vec::new(),
             recall_window_ms: DEFAULT_RECALL_WINDOW_MS,
             recall_enabled: true,
+            roaming_page_size: DEFAULT_ROAMING_PAGE_SIZE,
         }
     }
 }
@@ -327,6 +335,7 @@ impl Control {
                 payload: Some(msg.body.encode_to_vec()),
                 routetype: None,
             };
+            session::remember(&mut world, &msg.from, &destination, &meta, &msg.body, now);
             (
                 server_id,
                 session::route(&mut world, &msg.from, destination, meta),

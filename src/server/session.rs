@@ -241,6 +241,11 @@ impl Session {
             .as_deref()
             .and_then(|bytes| pb::MessageBody::decode(bytes).ok())
             .unwrap_or_default();
+        let recall = body.r#type == Some(pb::message_body::Type::Recall as i32);
+        let mid = body.ack_message_id.unwrap_or(0);
+        if recall && let Err(refusal) = world.recalls.check(world.spec(), &user, mid, now) {
+            return vec![ack(refusal)];
+        }
         let destination = match policy::admit(world, &user, &to, &body) {
             Ok(destination) => destination,
             Err(refusal) => return vec![ack(refusal)],
@@ -261,10 +266,32 @@ impl Session {
             payload: meta.payload,
             routetype: None,
         };
+        remember(world, &user, &destination, &stored, &body, now);
         let mut effects = vec![ack(ok())];
         effects.extend(route(world, &user, destination, stored));
         effects
     }
+}
+
+/// Takes note of a routed message for recall and for the conversations (history, unread
+/// counts): a content message can be recalled by its sender, a recalled one no more.
+pub(crate) fn remember(
+    world: &mut World,
+    sender: &str,
+    destination: &Destination,
+    meta: &Meta,
+    body: &pb::MessageBody,
+    now: u64,
+) {
+    use pb::message_body::Type as BodyType;
+    match BodyType::try_from(body.r#type.unwrap_or_default()) {
+        Ok(BodyType::Chat | BodyType::Groupchat | BodyType::Chatroom) => {
+            world.recalls.remember(meta.id.unwrap_or(0), sender, now);
+        }
+        Ok(BodyType::Recall) => world.recalls.forget(body.ack_message_id.unwrap_or(0)),
+        _ => {}
+    }
+    world.history.record(sender, destination, meta, body);
 }
 
 /// Stores `meta` (already carrying its server id) for its recipients and returns their

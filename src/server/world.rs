@@ -7,6 +7,8 @@
 
 use super::WorldSpec;
 use super::faults::Armed;
+use super::history;
+use super::recall;
 use crate::wire::jid;
 use crate::wire::pb::{Jid, Meta, MetaQueue};
 use std::collections::BTreeMap;
@@ -77,6 +79,10 @@ pub(crate) struct World {
     mailboxes: BTreeMap<String, BTreeMap<QueueKey, Queue>>,
     /// Faults armed by the scenario.
     pub faults: Armed,
+    /// Every routed message's sender and time, for recall.
+    pub recalls: recall::Ledger,
+    /// Conversations: roaming history and unread counts.
+    pub history: history::Store,
 }
 
 impl World {
@@ -89,6 +95,8 @@ impl World {
             last_server_id: SERVER_ID_BASE,
             mailboxes: BTreeMap::new(),
             faults: Armed::default(),
+            recalls: recall::Ledger::default(),
+            history: history::Store::default(),
         }
     }
 
