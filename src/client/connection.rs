@@ -36,6 +36,18 @@ pub enum Command {
         /// `{mid, to, chatType}`.
         args: Map<String, Value>,
     },
+    /// `history`: `conn.fetchHistoryMessages({queue, isGroup, count})`.
+    History {
+        /// Request id.
+        id: u64,
+        /// `{queue, isGroup, count, start}`.
+        args: Map<String, Value>,
+    },
+    /// `sessions`: `conn.getSessionList()`.
+    Sessions {
+        /// Request id.
+        id: u64,
+    },
     /// `disconnect`: `conn.close()`.
     Disconnect {
         /// Request id.
@@ -107,6 +119,8 @@ pub(super) struct Session {
     pub(super) heartbeat_at: Option<Instant>,
     pub(super) q_timer: Option<(Instant, Jid)>,
     pub(super) actions: Vec<Action>,
+    /// `mr_cache`: fetched history per queue name.
+    pub(super) mr_cache: HashMap<String, super::history::Cache>,
 }
 
 fn name_of(jid: &Jid) -> &str {
@@ -144,6 +158,7 @@ impl Session {
             heartbeat_at: None,
             q_timer: None,
             actions: Vec::new(),
+            mr_cache: HashMap::new(),
         }
     }
 
@@ -270,7 +285,9 @@ impl Session {
 
     /// Whether `reconnect()` may run (`!logOut && autoReconnectNumTotal < autoReconnectNumMax`).
     pub(super) fn may_reconnect(&self) -> bool {
-        !self.log_out && self.reconnect_total < self.options.auto_reconnect_num_max
+        !self.log_out
+            && self.reconnect_total < self.options.auto_reconnect_num_max
+            && !self.faults.has(Fault::NoReconnect)
     }
 
     /// `reconnect()`: a new SockJS session and PROVISION with the same token after
@@ -466,11 +483,23 @@ impl Session {
             };
             let dispatched =
                 incoming::metapayload(&dl.metas, dl.status.as_ref(), &cx, &mut self.cache);
+            let mut received = Vec::new();
             for (name, data) in dispatched.callbacks {
+                if self.suppressed(name, data.as_ref()) {
+                    continue;
+                }
+                if let Some(d) = data.as_ref().filter(|d| d["type"] == "chat") {
+                    received.push((d["id"].clone(), d["from"].clone()));
+                }
                 self.emit(name, data);
             }
-            if dispatched.logged_out {
+            if dispatched.logged_out && !self.faults.has(Fault::IgnoreKick) {
                 self.log_out = true;
+            }
+            if self.options.delivery && !self.faults.has(Fault::NoAutoDelivery) {
+                for (id, from) in received {
+                    self.auto_delivery(id, from);
+                }
             }
             if let Some(Thrown(error)) = dispatched.thrown {
                 self.emit(

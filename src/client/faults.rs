@@ -40,6 +40,25 @@ pub enum Fault {
     WrongSendError,
     /// A server close while logged in raises no `onError` type 16.
     NoDisconnectError,
+    /// Every send refusal gets the next code of the SDK's table (501→502, …, 506→602, …,
+    /// 605→501): each refusal is mapped to a wrong `e.type`.
+    ShiftedErrorCodes,
+    /// A `USER_MUTED` answer fails the send with 603 instead of calling `onMutedMessage`.
+    MutedAsFail,
+    /// `onRecallMessage` never fires.
+    NoRecallEvent,
+    /// `onReadMessage`, `onDeliveredMessage` and `onChannelMessage` never fire.
+    NoReceiptEvents,
+    /// A channel ack goes out as a READ_ACK.
+    ChannelAsRead,
+    /// With `delivery: true`, no delivery receipt is sent for a received message (as 3.6.3).
+    NoAutoDelivery,
+    /// Fetched history is returned oldest first (the SDK's reverse is skipped).
+    HistoryOldestFirst,
+    /// `autoReconnectNumMax` is ignored: a dropped socket is never reopened.
+    NoReconnect,
+    /// STATISTIC kick metas (removed, other device, ...) raise no `onError`.
+    IgnoreKick,
 }
 
 /// Every switch: its name and what it breaks (`imspec run --list-faults`).
@@ -89,10 +108,34 @@ pub const ALL: &[(&str, &str)] = &[
         "no-disconnect-error",
         "a server close while logged in raises no onError type 16",
     ),
+    (
+        "shifted-error-codes",
+        "every send refusal gets the next code of the table (501→502, …, 605→501)",
+    ),
+    (
+        "muted-as-fail",
+        "USER_MUTED fails the send with 603 instead of onMutedMessage",
+    ),
+    ("no-recall-event", "onRecallMessage never fires"),
+    (
+        "no-receipt-events",
+        "onReadMessage, onDeliveredMessage and onChannelMessage never fire",
+    ),
+    ("channel-ack-as-read", "a channel ack goes out as READ_ACK"),
+    (
+        "no-auto-delivery",
+        "delivery: true sends no delivery receipt (as 3.6.3 does)",
+    ),
+    (
+        "history-oldest-first",
+        "fetched history is returned oldest first",
+    ),
+    ("no-reconnect", "autoReconnectNumMax is ignored"),
+    ("ignore-kick", "STATISTIC kick metas raise no onError"),
 ];
 
 /// Every switch, in the order of [`ALL`].
-const ORDER: [Fault; 15] = [
+const ORDER: [Fault; 24] = [
     Fault::NoOpened,
     Fault::WrongLoginError,
     Fault::IgnoreProvisionStatus,
@@ -108,6 +151,15 @@ const ORDER: [Fault; 15] = [
     Fault::NoDedupe,
     Fault::WrongSendError,
     Fault::NoDisconnectError,
+    Fault::ShiftedErrorCodes,
+    Fault::MutedAsFail,
+    Fault::NoRecallEvent,
+    Fault::NoReceiptEvents,
+    Fault::ChannelAsRead,
+    Fault::NoAutoDelivery,
+    Fault::HistoryOldestFirst,
+    Fault::NoReconnect,
+    Fault::IgnoreKick,
 ];
 
 impl Fault {

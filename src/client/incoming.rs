@@ -150,7 +150,7 @@ fn string_value(kv: &KeyValue) -> &str {
 }
 
 /// The CHAT receive function (`ns` 1) for one meta.
-fn chat(
+pub(super) fn chat(
     meta: &Meta,
     status: Option<&pb::Status>,
     cx: &Context<'_>,

@@ -7,18 +7,21 @@
 //! one snapshot per scenario. [`Faults`] break one behaviour each, so that every scenario can be
 //! shown to fail. This module owns the stdio loop and the user registry; one task per user
 //! (`task`) owns the socket, `connection` and `requests` hold the msync state machine, `login`
-//! the token and SockJS handshake, `outgoing` the frames, `incoming` the callbacks, `js` the
+//! the token and SockJS handshake, `outgoing` the frames, `incoming` the callbacks, `receipts` the
+//! automatic delivery receipt, `history` the REST reads (roaming, conversation list), `js` the
 //! JavaScript semantics they copy, `output` the single stdout writer. It never touches the
 //! server.
 
 mod connection;
 pub mod faults;
+mod history;
 mod incoming;
 mod js;
 mod login;
 mod options;
 mod outgoing;
 mod output;
+mod receipts;
 mod requests;
 mod task;
 
@@ -40,6 +43,8 @@ const OPS: &[&str] = &[
     "connect",
     "send",
     "recall",
+    "history",
+    "sessions",
     "disconnect",
     "shutdown",
 ];
@@ -158,7 +163,7 @@ fn handle_line(
             None
         }
         "shutdown" => Some(id),
-        "connect" | "send" | "recall" | "disconnect" => {
+        "connect" | "send" | "recall" | "history" | "sessions" | "disconnect" => {
             user_op(&id, op, request.get("user"), args, out, users, faults);
             None
         }
@@ -263,6 +268,8 @@ fn user_op(
     let command = match op {
         "send" => Command::Send { id: request, args },
         "recall" => Command::Recall { id: request, args },
+        "history" => Command::History { id: request, args },
+        "sessions" => Command::Sessions { id: request },
         _ => Command::Disconnect { id: request },
     };
     if handle.commands.send(command).is_err() {

@@ -39,6 +39,9 @@ pub struct ConnectOptions {
     pub use_own_upload_fun: bool,
     /// `isHttpDNS` asked for (not supported).
     pub is_http_dns: bool,
+    /// `delivery`: send a delivery receipt for every received single-chat message, as the
+    /// guide documents (3.6.3 itself sends none; wire notes section 6).
+    pub delivery: bool,
 }
 
 /// JavaScript `x >>> 0 | 0`-style coercion protobufjs applies to an enum field.
@@ -119,6 +122,7 @@ impl ConnectOptions {
             domain: string("domain", "easemob.com"),
             use_own_upload_fun: js::truthy(ctor.get("useOwnUploadFun")),
             is_http_dns: js::truthy(ctor.get("isHttpDNS")),
+            delivery: js::truthy(ctor.get("delivery")),
         }
     }
 }

@@ -462,6 +462,7 @@ pub fn message(identity: &Identity, body: &Body, faults: &Faults) -> MSync {
         BodyType::ReadAck
     };
     let body_type = match body.kind {
+        Kind::Channel if faults.has(Fault::ChannelAsRead) => Some(BodyType::ReadAck),
         Kind::Channel => Some(BodyType::ChannelAck),
         Kind::Recall => Some(BodyType::Recall),
         Kind::Delivery => Some(BodyType::DeliverAck),

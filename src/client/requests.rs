@@ -42,6 +42,9 @@ impl Session {
                 }
                 return;
             }
+            (Some(15), _) if self.faults.has(Fault::MutedAsFail) => {
+                json!({"type": 603, "reason": reason.as_deref().unwrap_or(""), "data": ids(None)})
+            }
             (Some(15), _) => {
                 self.emit("onMutedMessage", Some(json!({"mid": server_id})));
                 return;
@@ -85,6 +88,13 @@ impl Session {
         if self.faults.has(Fault::WrongSendError) {
             e["type"] = json!(604);
         }
+        if self.faults.has(Fault::ShiftedErrorCodes) {
+            // the next code of the SDK's table, 605 wrapping round to 501
+            const TABLE: [u64; 10] = [501, 502, 503, 504, 505, 506, 602, 603, 604, 605];
+            if let Some(at) = e["type"].as_u64().and_then(|t| TABLE.iter().position(|c| *c == t)) {
+                e["type"] = json!(TABLE[(at + 1) % TABLE.len()]);
+            }
+        }
         let error = e.as_object().map_or(json!({}), js::error_from);
         self.out.err(sent.request, error);
     }
@@ -105,6 +115,8 @@ impl Session {
                 self.send_body(id, body, true);
             }
             Command::Disconnect { id } => self.on_disconnect(id),
+            // REST reads are awaited by the task itself (`history`).
+            Command::History { .. } | Command::Sessions { .. } => {}
         }
     }
 

@@ -75,6 +75,8 @@ pub async fn run(
             biased;
             message = next_message(&mut ws) => on_socket(&mut session, &mut ws, message).await,
             command = commands.recv() => match command {
+                Some(Command::History { id, args }) => session.fetch_history(id, &args).await,
+                Some(Command::Sessions { id }) => session.session_list(id).await,
                 Some(command) => session.on_command(command),
                 None => break,
             },

@@ -356,6 +356,9 @@ impl Normaliser {
 
     fn text(&mut self, text: &str) -> String {
         let text = text.replace(&self.port, "127.0.0.1:<port>");
+        // A full JID written as text (`org#app_alice@easemob.com/webim_1795626764299`, the
+        // conversation list) carries the clock-derived resource too.
+        let text = mask_resources(&text);
         // SockJS's cache buster: `/ws/info?t=<ms>`.
         match text.find("?t=") {
             Some(at) => {
@@ -372,6 +375,21 @@ impl Normaliser {
             None => text,
         }
     }
+}
+
+/// Every `webim_<digits>` inside a longer text masked as [`mask_digits`] masks a resource.
+fn mask_resources(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("webim_") {
+        let (before, after) = rest.split_at(at + "webim_".len());
+        out.push_str(before);
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        out.push_str(&mask_digits(&after[..digits]));
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `webim_1795626764299` → `webim_<ms>`: runs of six or more digits are a clock reading.
