@@ -180,6 +180,10 @@ impl State<'_> {
                 if op == "connect" {
                     args = self.connect_args(user.as_deref().unwrap_or_default(), args);
                 }
+                if *reply == ReplyExpectation::None {
+                    driver.request(op, user.as_deref(), args).await?;
+                    return Ok(None);
+                }
                 let answer = driver.call(op, user.as_deref(), args, deadline).await?;
                 let result = check_reply(op, &answer, reply, &self.saved)?;
                 if op == "connect"
@@ -474,6 +478,7 @@ fn check_reply(
             "`{op}` failed but should succeed: {}",
             error_value()
         ))),
+        (ReplyExpectation::None, _) => Ok(None),
         (ReplyExpectation::Err(_), true) => Err(Broken::Expectation(format!(
             "`{op}` succeeded but should fail: {}",
             reply.result.clone().unwrap_or(Value::Null)

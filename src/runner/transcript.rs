@@ -122,7 +122,10 @@ fn lanes(observations: &[Observation], log: &[LogEntry]) -> Vec<(String, Lines)>
     let mut request_user: HashMap<u64, Option<String>> = HashMap::new();
     for entry in log {
         let (user, line) = match entry {
-            LogEntry::Request(r) if r.op == "hello" || r.op == "shutdown" => {
+            // What a driver says once asked to shut down (answers to requests the SDK never
+            // settled, say) is not part of the scenario.
+            LogEntry::Request(r) if r.op == "shutdown" => break,
+            LogEntry::Request(r) if r.op == "hello" => {
                 request_user.insert(r.id, None);
                 continue;
             }

@@ -519,9 +519,12 @@ fn is_request(kind: &str) -> bool {
 }
 
 fn parse_reply(reply: &Value) -> Result<ReplyExpectation, String> {
+    if reply.as_str() == Some("none") {
+        return Ok(ReplyExpectation::None);
+    }
     let object = reply
         .as_object()
-        .ok_or("`reply` must be a table like { ok = true }")?;
+        .ok_or("`reply` must be a table like { ok = true }, or \"none\"")?;
     for key in object.keys() {
         if !["ok", "result", "error"].contains(&key.as_str()) {
             return Err(format!(

@@ -150,4 +150,7 @@ pub enum ReplyExpectation {
     Ok(Option<Value>),
     /// `ok: false`, with the error matching this partially when given.
     Err(Option<Value>),
+    /// `reply = "none"`: the SDK answers neither `success` nor `fail` (a muted send); the step
+    /// sends the request and goes on. A reply that comes later shows in the transcript.
+    None,
 }
