@@ -53,8 +53,10 @@ pub enum Fault {
     ChannelAsRead,
     /// With `delivery: true`, no delivery receipt is sent for a received message (as 3.6.3).
     NoAutoDelivery,
-    /// Fetched history is returned oldest first (the SDK's reverse is skipped).
-    HistoryOldestFirst,
+    /// Fetched history is handed out in the server's order (the SDK's reverse is skipped).
+    HistoryNotReversed,
+    /// A failed roaming request is never settled (as 3.6.3 does) instead of failing with 604.
+    HistoryErrorHangs,
     /// `autoReconnectNumMax` is ignored: a dropped socket is never reopened.
     NoReconnect,
     /// STATISTIC kick metas (removed, other device, ...) raise no `onError`.
@@ -127,15 +129,19 @@ pub const ALL: &[(&str, &str)] = &[
         "delivery: true sends no delivery receipt (as 3.6.3 does)",
     ),
     (
-        "history-oldest-first",
-        "fetched history is returned oldest first",
+        "history-not-reversed",
+        "fetched history is handed out in the server's order, not reversed",
+    ),
+    (
+        "history-error-hangs",
+        "a failed roaming request never settles (as 3.6.3) instead of failing with 604",
     ),
     ("no-reconnect", "autoReconnectNumMax is ignored"),
     ("ignore-kick", "STATISTIC kick metas raise no onError"),
 ];
 
 /// Every switch, in the order of [`ALL`].
-const ORDER: [Fault; 24] = [
+const ORDER: [Fault; 25] = [
     Fault::NoOpened,
     Fault::WrongLoginError,
     Fault::IgnoreProvisionStatus,
@@ -157,7 +163,8 @@ const ORDER: [Fault; 24] = [
     Fault::NoReceiptEvents,
     Fault::ChannelAsRead,
     Fault::NoAutoDelivery,
-    Fault::HistoryOldestFirst,
+    Fault::HistoryNotReversed,
+    Fault::HistoryErrorHangs,
     Fault::NoReconnect,
     Fault::IgnoreKick,
 ];

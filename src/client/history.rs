@@ -109,6 +109,10 @@ impl Session {
                 .body(body.to_string());
             let answer = match send(request).await {
                 Ok((200, text)) => serde_json::from_str::<Value>(&text).ok(),
+                Ok((_, text)) if self.faults.has(Fault::HistoryErrorHangs) => {
+                    eprintln!("[imspec-reference] roaming failed, left unsettled: {text}");
+                    return;
+                }
                 Ok((_, text)) => {
                     let error = json!({
                         "type": LOAD_MSG_ERROR,
@@ -133,7 +137,7 @@ impl Session {
         let cache = self.mr_cache.entry(queue).or_default();
         let take = count.min(cache.msgs.len());
         let mut messages: Vec<Value> = cache.msgs.drain(..take).collect();
-        if !self.faults.has(Fault::HistoryOldestFirst) {
+        if !self.faults.has(Fault::HistoryNotReversed) {
             messages.reverse();
         }
         self.out.ok(id, json!({"messages": messages}));

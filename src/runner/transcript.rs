@@ -120,11 +120,16 @@ fn lanes(observations: &[Observation], log: &[LogEntry]) -> Vec<(String, Lines)>
     }
 
     let mut request_user: HashMap<u64, Option<String>> = HashMap::new();
+    let mut shutting_down = false;
     for entry in log {
         let (user, line) = match entry {
-            // What a driver says once asked to shut down (answers to requests the SDK never
-            // settled, say) is not part of the scenario.
-            LogEntry::Request(r) if r.op == "shutdown" => break,
+            // Replies a driver gives once asked to shut down (to requests the SDK never
+            // settled, a muted send say) are not part of the scenario; events still are.
+            LogEntry::Request(r) if r.op == "shutdown" => {
+                shutting_down = true;
+                continue;
+            }
+            LogEntry::Reply(_) if shutting_down => continue,
             LogEntry::Request(r) if r.op == "hello" => {
                 request_user.insert(r.id, None);
                 continue;

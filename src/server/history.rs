@@ -217,13 +217,15 @@ impl Store {
 /// The `meta` of a conversation-list entry, as in the guide's example: JIDs as
 /// `appKey_name@domain[/resource]`, the body as a JSON string `{bodies, ext, from, to}`.
 fn session_meta(app_key: &str, meta: &Meta) -> Value {
-    let full = |j: Option<&crate::wire::pb::Jid>| {
+    // The sender is written as a user even for group messages (the guide's example).
+    let full = |j: Option<&crate::wire::pb::Jid>, sender: bool| {
         let j = j.cloned().unwrap_or_default();
-        let mut s = format!(
-            "{app_key}_{}@{}",
-            j.name.unwrap_or_default(),
-            j.domain.unwrap_or_else(|| jid::USER_DOMAIN.into())
-        );
+        let domain = match j.domain {
+            Some(_) if sender => jid::USER_DOMAIN.to_string(),
+            Some(d) => d,
+            None => jid::USER_DOMAIN.to_string(),
+        };
+        let mut s = format!("{app_key}_{}@{domain}", j.name.unwrap_or_default());
         if let Some(resource) = j.client_resource.filter(|r| !r.is_empty()) {
             s = format!("{s}/{resource}");
         }
@@ -243,11 +245,11 @@ fn session_meta(app_key: &str, meta: &Meta) -> Value {
         "to": jid::name_of(body.to.as_ref()),
     });
     json!({
-        "from": full(meta.from.as_ref()),
+        "from": full(meta.from.as_ref(), true),
         "id": meta.id.unwrap_or(0).to_string(),
         "payload": payload.to_string(),
         "timestamp": meta.timestamp.unwrap_or(0),
-        "to": full(meta.to.as_ref()),
+        "to": full(meta.to.as_ref(), false),
     })
 }
 
