@@ -44,7 +44,8 @@ impl Session {
     /// `{type: 17, data: <raw body>}`.
     pub(super) async fn session_list(&mut self, id: u64) {
         let Some(base) = self.rest_base() else {
-            self.out.err(id, json!({"type": 27, "message": "the appKey is illegal"}));
+            self.out
+                .err(id, json!({"type": 27, "message": "the appKey is illegal"}));
             return;
         };
         let request = http()
@@ -54,7 +55,9 @@ impl Session {
         match send(request).await {
             Ok((200, text)) => match serde_json::from_str::<Value>(&text) {
                 Ok(json) => self.out.ok(id, json),
-                Err(e) => self.out.err(id, json!({"type": "exception", "message": e.to_string()})),
+                Err(e) => self
+                    .out
+                    .err(id, json!({"type": "exception", "message": e.to_string()})),
             },
             Ok((_, text)) => self.out.err(id, ajax_error(text)),
             Err(e) => self.out.err(id, json!({"type": "sdk-error", "message": e})),
@@ -80,7 +83,8 @@ impl Session {
             return;
         };
         let Some(base) = self.rest_base() else {
-            self.out.err(id, json!({"type": 27, "message": "the appKey is illegal"}));
+            self.out
+                .err(id, json!({"type": 27, "message": "the appKey is illegal"}));
             return;
         };
         let mut start = args.get("start").cloned().filter(|s| js::truthy(Some(s)));
@@ -123,12 +127,18 @@ impl Session {
                     return;
                 }
                 Err(e) => {
-                    self.out.err(id, json!({"type": LOAD_MSG_ERROR, "message": e}));
+                    self.out
+                        .err(id, json!({"type": LOAD_MSG_ERROR, "message": e}));
                     return;
                 }
             };
-            let Some(data) = answer.as_ref().and_then(|a| a.get("data")).filter(|d| js::truthy(Some(d))) else {
-                let error = json!({"type": LOAD_MSG_ERROR, "message": "fetch history messages error"});
+            let Some(data) = answer
+                .as_ref()
+                .and_then(|a| a.get("data"))
+                .filter(|d| js::truthy(Some(d)))
+            else {
+                let error =
+                    json!({"type": LOAD_MSG_ERROR, "message": "fetch history messages error"});
                 self.out.err(id, error);
                 return;
             };

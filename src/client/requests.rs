@@ -91,7 +91,10 @@ impl Session {
         if self.faults.has(Fault::ShiftedErrorCodes) {
             // the next code of the SDK's table, 605 wrapping round to 501
             const TABLE: [u64; 10] = [501, 502, 503, 504, 505, 506, 602, 603, 604, 605];
-            if let Some(at) = e["type"].as_u64().and_then(|t| TABLE.iter().position(|c| *c == t)) {
+            if let Some(at) = e["type"]
+                .as_u64()
+                .and_then(|t| TABLE.iter().position(|c| *c == t))
+            {
                 e["type"] = json!(TABLE[(at + 1) % TABLE.len()]);
             }
         }

@@ -238,6 +238,7 @@ impl State<'_> {
             }
             Action::Advance { by } => {
                 self.control.advance(by.as_millis() as u64);
+                self.control.release_held().await;
                 Ok(None)
             }
             Action::ServerClose { user, code, reason } => {
@@ -264,6 +265,7 @@ impl State<'_> {
                 action,
                 code,
                 reason,
+                delay,
             } => {
                 let on = match on.as_str() {
                     "provision" => FaultTrigger::Provision,
@@ -273,6 +275,9 @@ impl State<'_> {
                 };
                 let action = match action.as_str() {
                     "drop" => FaultAction::Drop,
+                    "delay" => FaultAction::Delay {
+                        ms: delay.map_or(0, |d| d.as_millis() as u64),
+                    },
                     "close" => FaultAction::Close {
                         code: code.unwrap_or(3000) as u16,
                         reason: reason.clone().unwrap_or_else(|| "Go away!".into()),

@@ -463,16 +463,27 @@ fn parse_step(
                 ));
             }
             let action = take_string(&mut args, "action", kind)?;
-            if !["status", "drop", "close"].contains(&action.as_str()) {
-                return Err(format!("`fault.action` is {action:?}; expected status, drop or close"));
+            if !["status", "drop", "delay", "close"].contains(&action.as_str()) {
+                return Err(format!(
+                    "`fault.action` is {action:?}; expected status, drop, delay or close"
+                ));
             }
             let code = args.remove("code").and_then(|c| c.as_i64());
-            if action != "drop" && code.is_none() {
+            if (action == "status" || action == "close") && code.is_none() {
                 return Err(format!("`fault` with action {action:?} needs an integer `code`"));
             }
+            let delay = match args.remove("ms") {
+                Some(ms) => Some(duration(&ms).ok_or(
+                    "`fault.ms` takes a duration: milliseconds as an integer, or a string like \"5s\"",
+                )?),
+                None => None,
+            };
+            if action == "delay" && (delay.is_none() || on != "message") {
+                return Err("`fault` with action \"delay\" needs `on = \"message\"` and `ms` (virtual time the answer is held)".into());
+            }
             let reason = args.remove("reason").and_then(|r| r.as_str().map(String::from));
-            no_more(&args, kind, "user, on, action, code and reason")?;
-            Action::Fault { user, on, action, code, reason }
+            no_more(&args, kind, "user, on, action, code, ms and reason")?;
+            Action::Fault { user, on, action, code, reason, delay }
         }
         "quiet" => {
             let mut args = object(&value, kind)?;

@@ -125,14 +125,17 @@ pub enum Action {
     Fault {
         /// Whose frame (any user when absent).
         user: Option<String>,
-        /// `provision`, `unread` or `message`.
+        /// `provision`, `unread`, `message` or `history`.
         on: String,
-        /// `status`, `drop` or `close`.
+        /// `status`, `drop`, `delay` or `close`.
         action: String,
-        /// For `status`: the `Status.ErrorCode` number. For `close`: the close code.
+        /// For `status`: the `Status.ErrorCode` number (`history`: the HTTP status). For
+        /// `close`: the close code.
         code: Option<i64>,
         /// For `status` and `close`: the reason.
         reason: Option<String>,
+        /// For `delay`: how long the answer is held, in virtual time.
+        delay: Option<Duration>,
     },
     /// Nothing more may arrive for a user during a short window.
     Quiet {

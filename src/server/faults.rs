@@ -1,5 +1,6 @@
 //! Fault hooks a scenario arms on the fake server: "answer the next matching uplink frame with
-//! this status", "drop it", "close the socket instead".
+//! this status", "drop it", "hold its answer until the virtual clock moves", "close the socket
+//! instead".
 //!
 //! Owns the armed list and the matching rule only. What an action does to a frame is decided in
 //! `session.rs` (answers) and `socket.rs` (closing); this module never touches sockets.
@@ -44,6 +45,13 @@ pub enum FaultAction {
     },
     /// No answer at all; the frame is otherwise ignored.
     Drop,
+    /// Handle the frame as usual but hold the answer to its sender until the virtual clock
+    /// has moved `ms` past the moment the fault fired (`advance` steps release it): a late
+    /// server ack, without any wall-clock wait. Only for `on = message`.
+    Delay {
+        /// Virtual milliseconds the answer is held.
+        ms: u64,
+    },
     /// Close the socket as `Control::close` does.
     Close {
         /// SockJS / WebSocket close code.

@@ -398,7 +398,7 @@ pub(crate) async fn message_roaming(
                     .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 reason.unwrap_or_else(|| "load message error".into()),
             ),
-            FaultAction::Drop | FaultAction::Close { .. } => (
+            FaultAction::Drop | FaultAction::Delay { .. } | FaultAction::Close { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "service unavailable".to_string(),
             ),

@@ -215,6 +215,7 @@ impl FakeServer {
             recorder: Recorder::default(),
             shutdown: shutdown.clone(),
             live: Live::default(),
+            held: Mutex::new(Vec::new()),
         });
         let app = http::router(shared.clone());
         let mut signal = shutdown;
@@ -286,6 +287,28 @@ impl Control {
     /// Moves the virtual clock forward.
     pub fn advance(&self, ms: u64) {
         self.shared.clock.advance(ms);
+    }
+
+    /// Sends every answer a `delay` fault held whose time has come (in the order they were
+    /// held) and waits until each is written; returns how many. Call it after [`advance`].
+    ///
+    /// [`advance`]: Control::advance
+    pub async fn release_held(&self) -> usize {
+        let now = self.shared.clock.now_ms();
+        let due: Vec<HeldFrame> = {
+            let mut held = self.shared.held.lock().unwrap_or_else(|p| p.into_inner());
+            let (due, later) = std::mem::take(&mut *held)
+                .into_iter()
+                .partition(|h| h.at <= now);
+            *held = later;
+            due
+        };
+        let count = due.len();
+        for h in due {
+            let (bytes, user) = (h.bytes, h.user);
+            socket::send_wait(&h.tx, |done| socket::Out::Frame { bytes, user, done }).await;
+        }
+        count
     }
 
     /// Delivers a scripted peer's message as if it came uplink: queued for the recipient, who
@@ -459,9 +482,36 @@ pub(crate) struct Shared {
     /// Becomes `true` when the server shuts down.
     shutdown: watch::Receiver<bool>,
     live: Live,
+    /// Answers a `delay` fault holds, released by [`Control::release_held`].
+    held: Mutex<Vec<HeldFrame>>,
+}
+
+/// A frame held back until the virtual clock reaches `at`.
+#[derive(Debug)]
+struct HeldFrame {
+    at: u64,
+    tx: tokio::sync::mpsc::UnboundedSender<socket::Out>,
+    bytes: Vec<u8>,
+    user: Option<String>,
 }
 
 impl Shared {
+    fn hold(
+        &self,
+        at: u64,
+        tx: tokio::sync::mpsc::UnboundedSender<socket::Out>,
+        bytes: Vec<u8>,
+        user: Option<String>,
+    ) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.push(HeldFrame {
+            at,
+            tx,
+            bytes,
+            user,
+        });
+    }
+
     fn world(&self) -> MutexGuard<'_, world::World> {
         self.world.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -39,6 +39,13 @@ pub(crate) enum Effect {
         /// Close reason.
         reason: String,
     },
+    /// Send this frame on this socket once the virtual clock reaches `at` (a `delay` fault).
+    Held {
+        /// Virtual ms from which it may be sent.
+        at: u64,
+        /// The frame.
+        msync: pb::MSync,
+    },
     /// The frame is not valid msync; record it and go on without an answer.
     Bad(String),
 }
@@ -196,7 +203,14 @@ impl Session {
     fn uplink_meta(&mut self, meta: Meta, now: u64, world: &mut World) -> Vec<Effect> {
         let meta_id = meta.id;
         let chat = meta.ns == Some(NameSpace::Chat as i32);
-        if chat && let Some(action) = world.faults.fire(FaultTrigger::Message, self.user()) {
+        let mut fired = chat
+            .then(|| world.faults.fire(FaultTrigger::Message, self.user()))
+            .flatten();
+        if let Some(FaultAction::Delay { ms }) = fired {
+            let effects = self.uplink_meta(meta, now, world);
+            return hold(effects, now.saturating_add(ms));
+        }
+        if let Some(action) = fired.take() {
             let server_id = world.next_server_id();
             return fault(action, |status| {
                 server_msync(
@@ -369,6 +383,17 @@ fn payload<M: prost::Message + Default>(
     decode_payload(name, msync.payload.as_deref().unwrap_or_default()).map_err(|e| e.to_string())
 }
 
+/// The answers to this socket held until virtual time `at`; notices to others go out now.
+fn hold(effects: Vec<Effect>, at: u64) -> Vec<Effect> {
+    effects
+        .into_iter()
+        .map(|effect| match effect {
+            Effect::Reply(msync) => Effect::Held { at, msync },
+            other => other,
+        })
+        .collect()
+}
+
 /// The effects of a fired fault; `answer` builds the frame for a `Status` action.
 fn fault(action: FaultAction, answer: impl FnOnce(Status) -> pb::MSync) -> Vec<Effect> {
     match action {
@@ -377,7 +402,8 @@ fn fault(action: FaultAction, answer: impl FnOnce(Status) -> pb::MSync) -> Vec<E
             reason,
             redirect_info: Vec::new(),
         }))],
-        FaultAction::Drop => Vec::new(),
+        // `uplink_meta` handles a delay before it gets here; elsewhere it is refused at load.
+        FaultAction::Drop | FaultAction::Delay { .. } => Vec::new(),
         FaultAction::Close { code, reason } => vec![Effect::Close { code, reason }],
     }
 }

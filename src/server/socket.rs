@@ -317,6 +317,10 @@ impl Reader {
                     close(&self.tx, code, reason, user).await;
                     return false;
                 }
+                Effect::Held { at, msync } => {
+                    let bytes = frame::encode_msync(&msync);
+                    self.shared.hold(at, self.tx.clone(), bytes, user);
+                }
                 Effect::Bad(error) => self.bad(error, text),
             }
         }
