@@ -172,7 +172,7 @@ impl Store {
                 (last.and_then(|m| m.id).unwrap_or(0), info)
             })
             .collect();
-        infos.sort_by(|a, b| b.0.cmp(&a.0));
+        infos.sort_by_key(|(last, _)| std::cmp::Reverse(*last));
         json!({"data": {"channel_infos": infos.into_iter().map(|(_, i)| i).collect::<Vec<_>>()}})
     }
 
