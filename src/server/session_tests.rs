@@ -568,3 +568,6 @@ fn kicks_queue_a_statistic_meta_from_admin() {
         pb::StatisticsBody::decode(meta.payload.as_deref().unwrap()).unwrap();
     assert_eq!(body.operation, Some(2));
 }
+
+#[path = "session_recall_tests.rs"]
+mod recall;
