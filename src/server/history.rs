@@ -310,27 +310,35 @@ fn unauthorised() -> (StatusCode, Value) {
     )
 }
 
-#[allow(clippy::too_many_arguments)]
-fn answer(
-    shared: &Shared,
-    method: &str,
-    uri: &Uri,
-    user: &str,
+/// A REST request being answered: what the recorder needs besides the answer.
+struct Asked<'a> {
+    shared: &'a Shared,
+    method: &'static str,
+    uri: &'a Uri,
+    user: &'a str,
     request: Value,
-    status: StatusCode,
-    sent: Value,
-    recorded: Value,
-) -> Response {
-    shared.record(ObservationKind::Http(HttpExchange {
-        method: method.to_string(),
-        path: uri.path().to_string(),
-        query: uri.query().map(str::to_string),
-        user: Some(user.to_string()),
-        request,
-        status: status.as_u16(),
-        response: recorded,
-    }));
-    (status, axum::Json(sent)).into_response()
+}
+
+impl Asked<'_> {
+    /// Records the exchange (with `recorded` as the response: roaming metas decoded) and
+    /// answers `sent`.
+    fn answer(self, status: StatusCode, sent: Value, recorded: Value) -> Response {
+        self.shared.record(ObservationKind::Http(HttpExchange {
+            method: self.method.to_string(),
+            path: self.uri.path().to_string(),
+            query: self.uri.query().map(str::to_string),
+            user: Some(self.user.to_string()),
+            request: self.request,
+            status: status.as_u16(),
+            response: recorded,
+        }));
+        (status, axum::Json(sent)).into_response()
+    }
+
+    /// Answers a body recorded as sent.
+    fn plain(self, status: StatusCode, body: Value) -> Response {
+        self.answer(status, body.clone(), body)
+    }
 }
 
 /// `GET /{org}/{app}/users/{user}/user_channels`.
@@ -349,16 +357,14 @@ pub(crate) async fn user_channels(
     } else {
         unauthorised()
     };
-    answer(
-        &shared,
-        "GET",
-        &uri,
-        &user,
-        Value::Null,
-        status,
-        body.clone(),
-        body,
-    )
+    Asked {
+        shared: &shared,
+        method: "GET",
+        uri: &uri,
+        user: &user,
+        request: Value::Null,
+    }
+    .plain(status, body)
 }
 
 /// `POST /{org}/{app}/users/{user}/messageroaming` with the JSON text `{queue, start, end}`.
@@ -371,18 +377,16 @@ pub(crate) async fn message_roaming(
 ) -> Response {
     let request: Value = serde_json::from_slice(&body)
         .unwrap_or_else(|_| json!({"text": String::from_utf8_lossy(&body)}));
+    let asked = Asked {
+        shared: &shared,
+        method: "POST",
+        uri: &uri,
+        user: &user,
+        request: request.clone(),
+    };
     if !authorised(&shared, &headers, &user) {
         let (status, body) = unauthorised();
-        return answer(
-            &shared,
-            "POST",
-            &uri,
-            &user,
-            request,
-            status,
-            body.clone(),
-            body,
-        );
+        return asked.plain(status, body);
     }
     let fault = shared
         .world()
@@ -404,16 +408,7 @@ pub(crate) async fn message_roaming(
             ),
         };
         let body = json!({"error": "load_message_error", "error_description": reason});
-        return answer(
-            &shared,
-            "POST",
-            &uri,
-            &user,
-            request,
-            status,
-            body.clone(),
-            body,
-        );
+        return asked.plain(status, body);
     }
     let queue = request.get("queue").and_then(Value::as_str).unwrap_or("");
     let start = request.get("start").cloned().unwrap_or(Value::Null);
@@ -423,16 +418,7 @@ pub(crate) async fn message_roaming(
             .history
             .roaming(&user, queue, &start, world.spec().roaming_page_size)
     };
-    answer(
-        &shared,
-        "POST",
-        &uri,
-        &user,
-        request,
-        StatusCode::OK,
-        sent,
-        recorded,
-    )
+    asked.answer(StatusCode::OK, sent, recorded)
 }
 
 #[cfg(test)]
