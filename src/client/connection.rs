@@ -36,6 +36,13 @@ pub enum Command {
         /// `{mid, to, chatType}`.
         args: Map<String, Value>,
     },
+    /// `download`: `utils.download({url, secret, headers})`.
+    Download {
+        /// Request id.
+        id: u64,
+        /// `{url, secret, headers}`.
+        args: Map<String, Value>,
+    },
     /// `disconnect`: `conn.close()`.
     Disconnect {
         /// Request id.
@@ -74,6 +81,7 @@ pub(super) enum Sock {
 #[derive(Debug)]
 pub(super) enum Action {
     Frame(Box<MSync>),
+    Http(super::attachments::HttpJob),
     Close,
 }
 

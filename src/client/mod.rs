@@ -11,7 +11,9 @@
 //! JavaScript semantics they copy, `output` the single stdout writer. It never touches the
 //! server.
 
+mod attachments;
 mod connection;
+mod emoji;
 pub mod faults;
 mod incoming;
 mod js;
@@ -40,6 +42,7 @@ const OPS: &[&str] = &[
     "connect",
     "send",
     "recall",
+    "download",
     "disconnect",
     "shutdown",
 ];
@@ -158,7 +161,7 @@ fn handle_line(
             None
         }
         "shutdown" => Some(id),
-        "connect" | "send" | "recall" | "disconnect" => {
+        "connect" | "send" | "recall" | "download" | "disconnect" => {
             user_op(&id, op, request.get("user"), args, out, users, faults);
             None
         }
@@ -263,6 +266,7 @@ fn user_op(
     let command = match op {
         "send" => Command::Send { id: request, args },
         "recall" => Command::Recall { id: request, args },
+        "download" => Command::Download { id: request, args },
         _ => Command::Disconnect { id: request },
     };
     if handle.commands.send(command).is_err() {

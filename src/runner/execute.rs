@@ -180,6 +180,10 @@ impl State<'_> {
                 if op == "connect" {
                     args = self.connect_args(user.as_deref().unwrap_or_default(), args);
                 }
+                if *reply == ReplyExpectation::NotAwaited {
+                    driver.request(op, user.as_deref(), args).await?;
+                    return Ok(None);
+                }
                 let answer = driver.call(op, user.as_deref(), args, deadline).await?;
                 let result = check_reply(op, &answer, reply, &self.saved)?;
                 if op == "connect"
@@ -260,13 +264,21 @@ impl State<'_> {
                 action,
                 code,
                 reason,
+                body,
             } => {
                 let on = match on.as_str() {
                     "provision" => FaultTrigger::Provision,
                     "unread" => FaultTrigger::Unread,
+                    "upload" => FaultTrigger::Upload,
+                    "download" => FaultTrigger::Download,
                     _ => FaultTrigger::Message,
                 };
+                let http = matches!(on, FaultTrigger::Upload | FaultTrigger::Download);
                 let action = match action.as_str() {
+                    _ if http => FaultAction::Http {
+                        status: code.unwrap_or(500) as u16,
+                        body: body.clone().unwrap_or(Value::Null),
+                    },
                     "drop" => FaultAction::Drop,
                     "close" => FaultAction::Close {
                         code: code.unwrap_or(3000) as u16,
@@ -469,6 +481,7 @@ fn check_reply(
             }
             Ok(Some(actual))
         }
+        (ReplyExpectation::NotAwaited, _) => Ok(None),
         (ReplyExpectation::Ok(_), false) => Err(Broken::Expectation(format!(
             "`{op}` failed but should succeed: {}",
             error_value()

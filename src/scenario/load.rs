@@ -346,6 +346,7 @@ fn parse_step(
     };
     let reply = match table.get("reply") {
         None => None,
+        Some(toml::Value::String(none)) if none == "none" => Some(ReplyExpectation::NotAwaited),
         Some(reply) => Some(parse_reply(&json(reply))?),
     };
     if reply.is_some() && !is_request(kind) {
@@ -453,9 +454,12 @@ fn parse_step(
                 user_exists(user)?;
             }
             let on = take_string(&mut args, "on", kind)?;
-            if !["provision", "unread", "message"].contains(&on.as_str()) {
-                return Err(format!("`fault.on` is {on:?}; expected provision, unread or message"));
+            if !["provision", "unread", "message", "upload", "download"].contains(&on.as_str()) {
+                return Err(format!(
+                    "`fault.on` is {on:?}; expected provision, unread, message, upload or download"
+                ));
             }
+            let http = on == "upload" || on == "download";
             let action = take_string(&mut args, "action", kind)?;
             if !["status", "drop", "close"].contains(&action.as_str()) {
                 return Err(format!("`fault.action` is {action:?}; expected status, drop or close"));
@@ -465,8 +469,18 @@ fn parse_step(
                 return Err(format!("`fault` with action {action:?} needs an integer `code`"));
             }
             let reason = args.remove("reason").and_then(|r| r.as_str().map(String::from));
-            no_more(&args, kind, "user, on, action, code and reason")?;
-            Action::Fault { user, on, action, code, reason }
+            let body = args.remove("body");
+            if http && action != "status" {
+                return Err(format!("`fault` on {on} takes action \"status\" (an HTTP answer), not {action:?}"));
+            }
+            if http && !code.is_some_and(|c| (100..=599).contains(&c)) {
+                return Err(format!("`fault` on {on} needs `code`, an HTTP status (100-599)"));
+            }
+            if !http && body.is_some() {
+                return Err(format!("`fault.body` goes with on = \"upload\" or \"download\", not {on:?}"));
+            }
+            no_more(&args, kind, "user, on, action, code, reason and body")?;
+            Action::Fault { user, on, action, code, reason, body }
         }
         "quiet" => {
             let mut args = object(&value, kind)?;

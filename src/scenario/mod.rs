@@ -133,6 +133,8 @@ pub enum Action {
         code: Option<i64>,
         /// For `status` and `close`: the reason.
         reason: Option<String>,
+        /// For `on = "upload"` / `"download"`: the JSON body of the HTTP answer.
+        body: Option<Value>,
     },
     /// Nothing more may arrive for a user during a short window.
     Quiet {
@@ -150,4 +152,7 @@ pub enum ReplyExpectation {
     Ok(Option<Value>),
     /// `ok: false`, with the error matching this partially when given.
     Err(Option<Value>),
+    /// `reply = "none"`: the request is sent and the step ends at once; no reply is awaited
+    /// (the SDK answers neither `success` nor `fail`, as after an upload error).
+    NotAwaited,
 }

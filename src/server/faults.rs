@@ -25,6 +25,10 @@ pub enum FaultTrigger {
     Unread,
     /// An uplink `CommSyncUL` meta with ns CHAT (any `MessageBody`: message, ack, recall).
     Message,
+    /// A REST attachment upload (`POST /{org}/{app}/chatfiles`).
+    Upload,
+    /// A REST attachment download (`GET /{org}/{app}/chatfiles/{uuid}`).
+    Download,
 }
 
 /// What a fired fault does to the frame.
@@ -41,6 +45,14 @@ pub enum FaultAction {
     },
     /// No answer at all; the frame is otherwise ignored.
     Drop,
+    /// For the REST triggers (`Upload`, `Download`): answer with this HTTP status and JSON body
+    /// instead of handling the request.
+    Http {
+        /// The HTTP status code.
+        status: u16,
+        /// The JSON body.
+        body: serde_json::Value,
+    },
     /// Close the socket as `Control::close` does.
     Close {
         /// SockJS / WebSocket close code.

@@ -35,6 +35,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/ws/{server}/{session}/websocket", get(sockjs_websocket))
         .route("/websocket", get(raw_websocket))
         .route("/{org}/{app}/token", post(token))
+        .route("/{org}/{app}/chatfiles", post(super::chatfiles::upload))
+        .route(
+            "/{org}/{app}/chatfiles/{uuid}",
+            get(super::chatfiles::download),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared)

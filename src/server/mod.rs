@@ -9,6 +9,7 @@
 //! `faults.rs` (armed faults). It binds 127.0.0.1 only and keeps no global state: every
 //! server is independent. It must not reach into the runner, driver or client.
 
+mod chatfiles;
 mod clock;
 mod faults;
 mod http;
@@ -23,6 +24,7 @@ pub use clock::START_MS;
 /// The name of the always-empty queue that [`Control::settle`] announces. Transcripts leave
 /// its frames out.
 pub const BARRIER_QUEUE: &str = "imspec-barrier";
+pub use chatfiles::sha256_hex;
 pub use faults::{Fault, FaultAction, FaultTrigger};
 
 use crate::wire::jid;
@@ -207,6 +209,7 @@ impl FakeServer {
             recorder: Recorder::default(),
             shutdown: shutdown.clone(),
             live: Live::default(),
+            files: Mutex::default(),
         });
         let app = http::router(shared.clone());
         let mut signal = shutdown;
@@ -450,9 +453,15 @@ pub(crate) struct Shared {
     /// Becomes `true` when the server shuts down.
     shutdown: watch::Receiver<bool>,
     live: Live,
+    /// Uploaded attachments (`chatfiles.rs`).
+    files: Mutex<chatfiles::Store>,
 }
 
 impl Shared {
+    fn files(&self) -> MutexGuard<'_, chatfiles::Store> {
+        self.files.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn world(&self) -> MutexGuard<'_, world::World> {
         self.world.lock().unwrap_or_else(|p| p.into_inner())
     }

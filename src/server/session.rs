@@ -350,7 +350,7 @@ fn fault(action: FaultAction, answer: impl FnOnce(Status) -> pb::MSync) -> Vec<E
             reason,
             redirect_info: Vec::new(),
         }))],
-        FaultAction::Drop => Vec::new(),
+        FaultAction::Drop | FaultAction::Http { .. } => Vec::new(),
         FaultAction::Close { code, reason } => vec![Effect::Close { code, reason }],
     }
 }
