@@ -224,7 +224,16 @@ pub(crate) async fn upload(
         status,
         response.clone(),
     );
-    (status, axum::Json(response)).into_response()
+    answer(status, response)
+}
+
+/// A JSON answer; a string (only a scripted fault's `body` is one) goes out as plain text, as
+/// a proxy's error page would.
+fn answer(status: StatusCode, body: Value) -> Response {
+    match body {
+        Value::String(text) => (status, text).into_response(),
+        other => (status, axum::Json(other)).into_response(),
+    }
 }
 
 /// The `file` part of an upload.
@@ -329,7 +338,7 @@ pub(crate) async fn download(
                 json!({"error": "service_resource_not_found"}),
             ));
             record(&shared, endpoint, user, request, status, body.clone());
-            (status, axum::Json(body)).into_response()
+            answer(status, body)
         }
     }
 }
