@@ -249,13 +249,11 @@ impl Session {
         let mut headers: Vec<(String, Option<String>)> = vec![
             ("X-Requested-With".into(), Some("XMLHttpRequest".into())),
             ("Accept".into(), Some("application/octet-stream".into())),
-            (
-                "share-secret".into(),
-                secret.filter(|_| !self.faults.has(Fault::NoDownloadSecret)),
-            ),
+            ("share-secret".into(), secret),
             (
                 "Authorization".into(),
-                Some(format!("Bearer {}", self.token)),
+                Some(format!("Bearer {}", self.token))
+                    .filter(|_| !self.faults.has(Fault::NoDownloadToken)),
             ),
         ];
         if let Some(Value::Object(given)) = args.get("headers") {

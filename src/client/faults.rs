@@ -59,8 +59,8 @@ pub enum Fault {
     NoUploadComplete,
     /// Upload errors are reported with type 100 instead of the SDK's.
     WrongUploadError,
-    /// `download` sends no `share-secret` header.
-    NoDownloadSecret,
+    /// `download` sends no `Authorization` header.
+    NoDownloadToken,
 }
 
 /// Every switch: its name and what it breaks (`imspec run --list-faults`).
@@ -140,8 +140,8 @@ pub const ALL: &[(&str, &str)] = &[
         "upload errors are reported with type 100",
     ),
     (
-        "no-download-secret",
-        "download sends no share-secret header",
+        "no-download-token",
+        "download sends no Authorization header",
     ),
 ];
 
@@ -170,7 +170,7 @@ const ORDER: [Fault; 24] = [
     Fault::RoomAsGroup,
     Fault::NoUploadComplete,
     Fault::WrongUploadError,
-    Fault::NoDownloadSecret,
+    Fault::NoDownloadToken,
 ];
 
 impl Fault {
