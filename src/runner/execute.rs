@@ -516,24 +516,7 @@ fn scripted_message(message: &Value) -> Result<ScriptedMessage, String> {
             ));
         }
     };
-    use pb::message_body::content::Type as ContentType;
-    let content = match text("type").as_str() {
-        "txt" => pb::message_body::Content {
-            r#type: Some(ContentType::Text as i32),
-            text: Some(text("msg")),
-            ..Default::default()
-        },
-        "cmd" => pb::message_body::Content {
-            r#type: Some(ContentType::Command as i32),
-            action: Some(text("action")),
-            ..Default::default()
-        },
-        other => {
-            return Err(format!(
-                "`deliver.type` {other:?} is not supported yet; use txt or cmd"
-            ));
-        }
-    };
+    let content = super::scripted::content(message)?;
     let ext = match message.get("ext") {
         Some(Value::Object(ext)) => keyvalue::encode_object(ext),
         None => Vec::new(),
