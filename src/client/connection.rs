@@ -48,6 +48,13 @@ pub enum Command {
         /// Request id.
         id: u64,
     },
+    /// `download`: `utils.download({url, secret, headers})`.
+    Download {
+        /// Request id.
+        id: u64,
+        /// `{url, secret, headers}`.
+        args: Map<String, Value>,
+    },
     /// `disconnect`: `conn.close()`.
     Disconnect {
         /// Request id.
@@ -86,6 +93,7 @@ pub(super) enum Sock {
 #[derive(Debug)]
 pub(super) enum Action {
     Frame(Box<MSync>),
+    Http(super::attachments::HttpJob),
     Close,
 }
 

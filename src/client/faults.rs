@@ -61,6 +61,27 @@ pub enum Fault {
     NoReconnect,
     /// STATISTIC kick metas (removed, other device, ...) raise no `onError`.
     IgnoreKick,
+    /// A text with emoji keys fires `onTextMessage` (as 3.6.3 does) instead of `onEmojiMessage`.
+    NoEmoji,
+    /// The uploaded attachment's last byte is flipped.
+    CorruptUpload,
+    /// Non-text contents go out with a neighbouring `Content.type` (IMAGE as FILE, VOICE as
+    /// VIDEO, LOCATION as TEXT, COMMAND as CUSTOM, and back).
+    WrongContentType,
+    /// The field that makes a content what it is is left out: `action`, `customEvent` and
+    /// `customExts`, `address`, an attachment's `remotePath`.
+    DropContentField,
+    /// Group and chat-room messages are addressed to `easemob.com` instead of
+    /// `conference.easemob.com`.
+    WrongChatDomain,
+    /// Chat-room messages go out as GROUPCHAT.
+    RoomAsGroup,
+    /// `onFileUploadComplete` is not called after a successful upload.
+    NoUploadComplete,
+    /// Upload errors are reported with type 100 instead of the SDK's.
+    WrongUploadError,
+    /// `download` sends no `Authorization` header.
+    NoDownloadToken,
 }
 
 /// Every switch: its name and what it breaks (`imspec run --list-faults`).
@@ -138,10 +159,43 @@ pub const ALL: &[(&str, &str)] = &[
     ),
     ("no-reconnect", "autoReconnectNumMax is ignored"),
     ("ignore-kick", "STATISTIC kick metas raise no onError"),
+    (
+        "no-emoji",
+        "a text with emoji keys fires onTextMessage instead of onEmojiMessage",
+    ),
+    (
+        "corrupt-upload",
+        "the uploaded attachment's last byte is flipped",
+    ),
+    (
+        "wrong-content-type",
+        "non-text contents go out with a neighbouring Content.type",
+    ),
+    (
+        "drop-content-field",
+        "action, customEvent/customExts, address or remotePath is left out",
+    ),
+    (
+        "wrong-chat-domain",
+        "group and room messages go to easemob.com, not conference.easemob.com",
+    ),
+    ("room-as-group", "chat-room messages go out as GROUPCHAT"),
+    (
+        "no-upload-complete",
+        "onFileUploadComplete is not called after an upload",
+    ),
+    (
+        "wrong-upload-error",
+        "upload errors are reported with type 100",
+    ),
+    (
+        "no-download-token",
+        "download sends no Authorization header",
+    ),
 ];
 
 /// Every switch, in the order of [`ALL`].
-const ORDER: [Fault; 25] = [
+const ORDER: [Fault; 34] = [
     Fault::NoOpened,
     Fault::WrongLoginError,
     Fault::IgnoreProvisionStatus,
@@ -167,6 +221,15 @@ const ORDER: [Fault; 25] = [
     Fault::HistoryErrorHangs,
     Fault::NoReconnect,
     Fault::IgnoreKick,
+    Fault::NoEmoji,
+    Fault::CorruptUpload,
+    Fault::WrongContentType,
+    Fault::DropContentField,
+    Fault::WrongChatDomain,
+    Fault::RoomAsGroup,
+    Fault::NoUploadComplete,
+    Fault::WrongUploadError,
+    Fault::NoDownloadToken,
 ];
 
 impl Fault {

@@ -7,6 +7,7 @@
 //! exception the SDK would throw is returned as a [`Thrown`] so the caller can raise the same
 //! `onError`. Pure code: no I/O, no clock.
 
+use super::emoji;
 use super::faults::{Fault, Faults};
 use super::js;
 use crate::wire::keyvalue::{self, js_number};
@@ -341,6 +342,19 @@ fn content_event(
     let s = |v: &Option<String>| json!(v.clone().unwrap_or_default());
     let token = json!(cx.token);
     let (name, obj) = match kind {
+        0 if !cx.faults.has(Fault::NoEmoji)
+            && emoji::segments(content.text.as_deref().unwrap_or_default()).is_some() =>
+        {
+            let data = emoji::segments(content.text.as_deref().unwrap_or_default());
+            let o = Obj(Map::new())
+                .set("id", json!(c.id))
+                .set("type", c.chat_type.clone())
+                .set("contentsType", json!("EMOJI"))
+                .set("from", c.from.clone())
+                .set("to", c.to.clone())
+                .set_opt("data", data);
+            ("onEmojiMessage", tail(o))
+        }
         0 => {
             let mut text = content.text.clone().unwrap_or_default();
             if cx.faults.has(Fault::WrongText) {

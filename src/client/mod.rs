@@ -12,7 +12,9 @@
 //! JavaScript semantics they copy, `output` the single stdout writer. It never touches the
 //! server.
 
+mod attachments;
 mod connection;
+mod emoji;
 pub mod faults;
 mod history;
 mod incoming;
@@ -45,6 +47,7 @@ const OPS: &[&str] = &[
     "recall",
     "history",
     "sessions",
+    "download",
     "disconnect",
     "shutdown",
 ];
@@ -163,7 +166,7 @@ fn handle_line(
             None
         }
         "shutdown" => Some(id),
-        "connect" | "send" | "recall" | "history" | "sessions" | "disconnect" => {
+        "connect" | "send" | "recall" | "history" | "sessions" | "download" | "disconnect" => {
             user_op(&id, op, request.get("user"), args, out, users, faults);
             None
         }
@@ -270,6 +273,7 @@ fn user_op(
         "recall" => Command::Recall { id: request, args },
         "history" => Command::History { id: request, args },
         "sessions" => Command::Sessions { id: request },
+        "download" => Command::Download { id: request, args },
         _ => Command::Disconnect { id: request },
     };
     if handle.commands.send(command).is_err() {

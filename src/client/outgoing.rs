@@ -395,11 +395,39 @@ fn attachment_content(kind: Kind, body: Option<&Value>) -> message_body::Content
     content
 }
 
+/// The `wrong-content-type` and `drop-content-field` switches, on a message's content.
+fn break_content(content: &mut message_body::Content, faults: &Faults) {
+    use message_body::content::Type;
+    if faults.has(Fault::DropContentField) {
+        content.action = None;
+        content.custom_event = None;
+        content.custom_exts.clear();
+        content.address = None;
+        content.remote_path = None;
+    }
+    if faults.has(Fault::WrongContentType) {
+        let swapped = match content.r#type.and_then(|t| Type::try_from(t).ok()) {
+            Some(Type::Image) => Type::File,
+            Some(Type::File) => Type::Image,
+            Some(Type::Voice) => Type::Video,
+            Some(Type::Video) => Type::Voice,
+            Some(Type::Location) => Type::Text,
+            Some(Type::Command) => Type::Custom,
+            Some(Type::Custom) => Type::Command,
+            _ => return,
+        };
+        content.r#type = Some(swapped as i32);
+    }
+}
+
 /// The `MSync{SYNC}` carrying a message, built as `l()` builds it.
 pub fn message(identity: &Identity, body: &Body, faults: &Faults) -> MSync {
     use message_body::Type as BodyType;
     use message_body::content::Type;
-    let (single, group, room) = body.chat_kind();
+    let (single, mut group, mut room) = body.chat_kind();
+    if room && faults.has(Fault::RoomAsGroup) {
+        (group, room) = (true, false);
+    }
     let opt = |k: &str| body.options.get(k);
     let mut content = message_body::Content::default();
     match body.kind {
@@ -428,6 +456,9 @@ pub fn message(identity: &Identity, body: &Body, faults: &Faults) -> MSync {
             content = attachment_content(body.kind, opt("body"));
         }
         Kind::Read | Kind::Delivery | Kind::Channel | Kind::Recall => {}
+    }
+    if body.kind != Kind::Txt {
+        break_content(&mut content, faults);
     }
     let ext = if js::truthy(body.ext.as_ref()) {
         encode_ext(body.ext.as_ref(), faults)
@@ -515,15 +546,22 @@ pub fn message(identity: &Identity, body: &Body, faults: &Faults) -> MSync {
             (Some(identity.jid.clone()), Some(peer(conference_if(group))))
         }
         _ if single => (Some(identity.jid.clone()), Some(peer(jid::USER_DOMAIN))),
-        _ if group || room => (
-            Some(Jid {
-                app_key: Some(identity.app_key.clone()),
-                name: Some(identity.user.clone()),
-                domain: Some(jid::CONFERENCE_DOMAIN.to_string()),
-                client_resource: None,
-            }),
-            Some(peer(jid::CONFERENCE_DOMAIN)),
-        ),
+        _ if group || room => {
+            let domain = if faults.has(Fault::WrongChatDomain) {
+                jid::USER_DOMAIN
+            } else {
+                jid::CONFERENCE_DOMAIN
+            };
+            (
+                Some(Jid {
+                    app_key: Some(identity.app_key.clone()),
+                    name: Some(identity.user.clone()),
+                    domain: Some(domain.to_string()),
+                    client_resource: None,
+                }),
+                Some(peer(domain)),
+            )
+        }
         _ => (None, None),
     };
     let meta = Meta {

@@ -117,6 +117,7 @@ impl Session {
                 let body = Body::set(Kind::Recall, local, &args);
                 self.send_body(id, body, true);
             }
+            Command::Download { id, args } => self.on_download(id, &args),
             Command::Disconnect { id } => self.on_disconnect(id),
             // REST reads are awaited by the task itself (`history`).
             Command::History { .. } | Command::Sessions { .. } => {}
@@ -131,11 +132,7 @@ impl Session {
                 .err(id, json!({"type": "bad-request", "message": message}));
             return;
         };
-        let by_url = args.get("body").is_some_and(|b| js::truthy(b.get("url")));
-        if kind.is_attachment() && (args.contains_key("file") || !by_url) {
-            let message = "attachment upload is not implemented by the reference client yet";
-            self.out
-                .err(id, json!({"type": "unsupported", "message": message}));
+        if self.start_upload(id, kind, args) {
             return;
         }
         let local = self.unique_id();

@@ -3,6 +3,7 @@
 //! handlers queued are written before the next iteration, so a DL's callbacks and its key ack
 //! always come before the next request is looked at.
 
+use super::attachments::{self, HttpDone};
 use super::connection::{Action, Command, Session, Sock};
 use super::faults::{Fault, Faults};
 use super::js;
@@ -31,10 +32,17 @@ async fn next_message(ws: &mut Option<Ws>) -> Option<Result<Message, String>> {
     }
 }
 
-/// Writes the frames the handlers queued; a close ends the socket (then `onClosed`).
-async fn flush(session: &mut Session, ws: &mut Option<Ws>) {
+/// Writes the frames the handlers queued, starts their HTTP jobs (each answers on `http`); a
+/// close ends the socket (then `onClosed`).
+async fn flush(session: &mut Session, ws: &mut Option<Ws>, http: &mpsc::UnboundedSender<HttpDone>) {
     for action in std::mem::take(&mut session.actions) {
         match action {
+            Action::Http(job) => {
+                let http = http.clone();
+                tokio::spawn(async move {
+                    let _ = http.send(attachments::perform(job).await);
+                });
+            }
             Action::Frame(msync) => {
                 let Some(socket) = ws.as_mut() else { continue };
                 let text = sockjs::encode_client(&[frame::encode_base64_msync(&msync)]);
@@ -65,8 +73,9 @@ pub async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
     let mut session = Session::new(out, options, faults, id);
+    let (http, mut http_done) = mpsc::unbounded_channel();
     let mut ws = login_and_open(&mut session).await;
-    flush(&mut session, &mut ws).await;
+    flush(&mut session, &mut ws, &http).await;
     loop {
         let heartbeat_at = session.heartbeat_at;
         let q_timer_at = session.q_timer.as_ref().map(|(at, _)| *at);
@@ -83,8 +92,9 @@ pub async fn run(
             () = sleep_until(heartbeat_at) => session.on_heartbeat(),
             () = sleep_until(q_timer_at) => session.on_q_timer(),
             () = sleep_until(reconnect_at) => reconnect(&mut session, &mut ws).await,
+            Some(done) = http_done.recv() => session.on_http_done(done),
         }
-        flush(&mut session, &mut ws).await;
+        flush(&mut session, &mut ws, &http).await;
     }
 }
 

@@ -266,14 +266,22 @@ impl State<'_> {
                 code,
                 reason,
                 delay,
+                body,
             } => {
                 let on = match on.as_str() {
                     "provision" => FaultTrigger::Provision,
                     "unread" => FaultTrigger::Unread,
                     "history" => FaultTrigger::History,
+                    "upload" => FaultTrigger::Upload,
+                    "download" => FaultTrigger::Download,
                     _ => FaultTrigger::Message,
                 };
+                let http = matches!(on, FaultTrigger::Upload | FaultTrigger::Download);
                 let action = match action.as_str() {
+                    _ if http => FaultAction::Http {
+                        status: code.unwrap_or(500) as u16,
+                        body: body.clone().unwrap_or(Value::Null),
+                    },
                     "drop" => FaultAction::Drop,
                     "delay" => FaultAction::Delay {
                         ms: delay.map_or(0, |d| d.as_millis() as u64),
@@ -479,11 +487,11 @@ fn check_reply(
             }
             Ok(Some(actual))
         }
+        (ReplyExpectation::None, _) => Ok(None),
         (ReplyExpectation::Ok(_), false) => Err(Broken::Expectation(format!(
             "`{op}` failed but should succeed: {}",
             error_value()
         ))),
-        (ReplyExpectation::None, _) => Ok(None),
         (ReplyExpectation::Err(_), true) => Err(Broken::Expectation(format!(
             "`{op}` succeeded but should fail: {}",
             reply.result.clone().unwrap_or(Value::Null)
@@ -514,24 +522,7 @@ fn scripted_message(message: &Value) -> Result<ScriptedMessage, String> {
             ));
         }
     };
-    use pb::message_body::content::Type as ContentType;
-    let content = match text("type").as_str() {
-        "txt" => pb::message_body::Content {
-            r#type: Some(ContentType::Text as i32),
-            text: Some(text("msg")),
-            ..Default::default()
-        },
-        "cmd" => pb::message_body::Content {
-            r#type: Some(ContentType::Command as i32),
-            action: Some(text("action")),
-            ..Default::default()
-        },
-        other => {
-            return Err(format!(
-                "`deliver.type` {other:?} is not supported yet; use txt or cmd"
-            ));
-        }
-    };
+    let content = super::scripted::content(message)?;
     let ext = match message.get("ext") {
         Some(Value::Object(ext)) => keyvalue::encode_object(ext),
         None => Vec::new(),

@@ -457,11 +457,12 @@ fn parse_step(
                 user_exists(user)?;
             }
             let on = take_string(&mut args, "on", kind)?;
-            if !["provision", "unread", "message", "history"].contains(&on.as_str()) {
+            if !["provision", "unread", "message", "history", "upload", "download"].contains(&on.as_str()) {
                 return Err(format!(
-                    "`fault.on` is {on:?}; expected provision, unread, message or history"
+                    "`fault.on` is {on:?}; expected provision, unread, message, history, upload or download"
                 ));
             }
+            let http = on == "upload" || on == "download";
             let action = take_string(&mut args, "action", kind)?;
             if !["status", "drop", "delay", "close"].contains(&action.as_str()) {
                 return Err(format!(
@@ -482,8 +483,18 @@ fn parse_step(
                 return Err("`fault` with action \"delay\" needs `on = \"message\"` and `ms` (virtual time the answer is held)".into());
             }
             let reason = args.remove("reason").and_then(|r| r.as_str().map(String::from));
-            no_more(&args, kind, "user, on, action, code, ms and reason")?;
-            Action::Fault { user, on, action, code, reason, delay }
+            let body = args.remove("body");
+            if http && action != "status" {
+                return Err(format!("`fault` on {on} takes action \"status\" (an HTTP answer), not {action:?}"));
+            }
+            if http && !code.is_some_and(|c| (100..=599).contains(&c)) {
+                return Err(format!("`fault` on {on} needs `code`, an HTTP status (100-599)"));
+            }
+            if !http && body.is_some() {
+                return Err(format!("`fault.body` goes with on = \"upload\" or \"download\", not {on:?}"));
+            }
+            no_more(&args, kind, "user, on, action, code, ms, reason and body")?;
+            Action::Fault { user, on, action, code, reason, delay, body }
         }
         "quiet" => {
             let mut args = object(&value, kind)?;

@@ -136,6 +136,8 @@ pub enum Action {
         reason: Option<String>,
         /// For `delay`: how long the answer is held, in virtual time.
         delay: Option<Duration>,
+        /// For `on = "upload"` / `"download"`: the JSON body of the HTTP answer.
+        body: Option<Value>,
     },
     /// Nothing more may arrive for a user during a short window.
     Quiet {

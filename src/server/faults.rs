@@ -29,6 +29,10 @@ pub enum FaultTrigger {
     /// A message-roaming REST request (`fetchHistoryMessages`): `Status` answers with that HTTP
     /// status (500 when `code` is not an error status), `drop` and `close` with 503.
     History,
+    /// A REST attachment upload (`POST /{org}/{app}/chatfiles`).
+    Upload,
+    /// A REST attachment download (`GET /{org}/{app}/chatfiles/{uuid}`).
+    Download,
 }
 
 /// What a fired fault does to the frame.
@@ -51,6 +55,14 @@ pub enum FaultAction {
     Delay {
         /// Virtual milliseconds the answer is held.
         ms: u64,
+    },
+    /// For the REST triggers (`Upload`, `Download`): answer with this HTTP status and JSON body
+    /// instead of handling the request.
+    Http {
+        /// The HTTP status code.
+        status: u16,
+        /// The JSON body.
+        body: serde_json::Value,
     },
     /// Close the socket as `Control::close` does.
     Close {

@@ -393,6 +393,10 @@ pub(crate) async fn message_roaming(
         .faults
         .fire(FaultTrigger::History, Some(&user));
     if let Some(action) = fault {
+        if let FaultAction::Http { status, body } = action {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return asked.plain(status, body);
+        }
         let (status, reason) = match action {
             FaultAction::Status { code, reason } => (
                 u16::try_from(code)
@@ -402,7 +406,10 @@ pub(crate) async fn message_roaming(
                     .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 reason.unwrap_or_else(|| "load message error".into()),
             ),
-            FaultAction::Drop | FaultAction::Delay { .. } | FaultAction::Close { .. } => (
+            FaultAction::Drop
+            | FaultAction::Delay { .. }
+            | FaultAction::Close { .. }
+            | FaultAction::Http { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "service unavailable".to_string(),
             ),

@@ -43,6 +43,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/{org}/{app}/users/{user}/messageroaming",
             post(super::history::message_roaming),
         )
+        .route("/{org}/{app}/chatfiles", post(super::chatfiles::upload))
+        .route(
+            "/{org}/{app}/chatfiles/{uuid}",
+            get(super::chatfiles::download),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared)

@@ -9,6 +9,7 @@
 //! `faults.rs` (armed faults). It binds 127.0.0.1 only and keeps no global state: every
 //! server is independent. It must not reach into the runner, driver or client.
 
+mod chatfiles;
 mod clock;
 mod faults;
 mod history;
@@ -25,6 +26,7 @@ pub use clock::START_MS;
 /// The name of the always-empty queue that [`Control::settle`] announces. Transcripts leave
 /// its frames out.
 pub const BARRIER_QUEUE: &str = "imspec-barrier";
+pub use chatfiles::sha256_hex;
 pub use faults::{Fault, FaultAction, FaultTrigger};
 
 use crate::wire::jid;
@@ -216,6 +218,7 @@ impl FakeServer {
             shutdown: shutdown.clone(),
             live: Live::default(),
             held: Mutex::new(Vec::new()),
+            files: Mutex::default(),
         });
         let app = http::router(shared.clone());
         let mut signal = shutdown;
@@ -484,6 +487,8 @@ pub(crate) struct Shared {
     live: Live,
     /// Answers a `delay` fault holds, released by [`Control::release_held`].
     held: Mutex<Vec<HeldFrame>>,
+    /// Uploaded attachments (`chatfiles.rs`).
+    files: Mutex<chatfiles::Store>,
 }
 
 /// A frame held back until the virtual clock reaches `at`.
@@ -496,6 +501,10 @@ struct HeldFrame {
 }
 
 impl Shared {
+    fn files(&self) -> MutexGuard<'_, chatfiles::Store> {
+        self.files.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn hold(
         &self,
         at: u64,

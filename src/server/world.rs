@@ -199,6 +199,11 @@ impl World {
     }
 }
 
+/// The application's uuid in REST answers (deterministic per app key).
+pub(crate) fn app_uuid(app_key: &str) -> String {
+    uuid_for(app_key, "")
+}
+
 /// A uuid-shaped id that depends only on the app key and the user name (FNV-1a, version 4
 /// layout), so transcripts are stable.
 fn uuid_for(app_key: &str, name: &str) -> String {
