@@ -215,6 +215,11 @@ struct SelftestArgs {
     /// for all of it; the clean reference client answers in milliseconds).
     #[arg(long, default_value_t = 3_000)]
     step_timeout_ms: u64,
+    /// Switches excused from killing a scenario, one per line with `# reason` [default:
+    /// `unkilled-switches.txt` in the scenarios folder, if there]. A listed switch that kills a
+    /// scenario fails the gate: remove its line.
+    #[arg(long, value_name = "PATH")]
+    waivers: Option<PathBuf>,
     /// Write the kill matrix as JSON here.
     #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
@@ -445,6 +450,15 @@ fn update_expected_failures(
 
 async fn selftest(args: SelftestArgs) -> Result<u8> {
     let scenarios = args.selection.select()?;
+    let waivers = match &args.waivers {
+        Some(path) => Some(ExpectedFailures::load(path)?),
+        None => {
+            let path = args.selection.scenarios.join("unkilled-switches.txt");
+            path.is_file()
+                .then(|| ExpectedFailures::load(&path))
+                .transpose()?
+        }
+    };
     let config = RunConfig {
         client: reference_client(None)?,
         step_timeout: Duration::from_millis(args.step_timeout_ms),
@@ -462,9 +476,12 @@ async fn selftest(args: SelftestArgs) -> Result<u8> {
     let mut reports = Reports::default();
     reports.add(Terminal::progress_only());
     let (tx, handle) = spawn_reports(reports);
-    let matrix =
+    let mut matrix =
         runner::selftest::run(&scenarios, &config, &switches, args.selection.whole(), tx).await;
     handle.await.context("the reports stopped")?.finish()?;
+    if let Some(waivers) = &waivers {
+        matrix.waive(waivers);
+    }
     print!("{}", imspec::report::terminal::kill_matrix(&matrix));
     if let Some(path) = &args.json {
         json::write_selftest(path, &matrix)?;

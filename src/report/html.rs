@@ -255,6 +255,10 @@ pub fn selftest(matrix: &KillMatrix) -> String {
             h3 { (problems.len()) " problem(s)" }
             ul.problems { @for p in &problems { li { (p.to_string()) } } }
         }
+        @if !matrix.waivers.is_empty() {
+            h3 { "switches no scenario kills yet (waived)" }
+            ul { @for w in &matrix.waivers { li { code { (w.switch) } ": " (w.reason) " (" (w.at) ")" } } }
+        }
         (filter_box())
         table.matrix {
             thead {

@@ -6,7 +6,7 @@
 //!
 //! `imspec selftest --json` writes `{"schema": 1, "kind": "selftest", "switches": [..],
 //! "scenarios": [{"id", "declared", "clean": {"verdict", "failure"}, "under": {switch: {..}}}],
-//! "problems": [{"kind", ..}], "ok"}`.
+//! "waivers": [{"switch", "reason", "at"}], "problems": [{"kind", "message", ..}], "ok"}`.
 
 use super::{Collected, ReportError, Sink, write_file};
 use crate::runner::selftest::KillMatrix;
@@ -99,6 +99,7 @@ pub fn selftest(matrix: &KillMatrix) -> Value {
         "kind": "selftest",
         "switches": matrix.switches,
         "whole_suite": matrix.whole_suite,
+        "waivers": matrix.waivers,
         "scenarios": scenarios,
         "ok": problems.is_empty(),
         "problems": problems

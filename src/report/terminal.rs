@@ -228,16 +228,20 @@ pub fn kill_matrix(matrix: &KillMatrix) -> String {
     out += "\nswitches:\n";
     for (i, switch) in matrix.switches.iter().enumerate() {
         let kills = matrix.rows.iter().filter(|r| r.under[i].killed()).count();
-        out += &format!("{:>3} {switch:<28} kills {kills}\n", i + 1);
+        let waived = match matrix.waivers.iter().find(|w| &w.switch == switch) {
+            Some(w) => format!("  (waived at {}: {})", w.at, w.reason),
+            None => String::new(),
+        };
+        out += &format!("{:>3} {switch:<28} kills {kills}{waived}\n", i + 1);
     }
     let problems = matrix.problems();
     if problems.is_empty() {
         out += &format!(
             "\nevery scenario is killed by a switch{}, and every declared killed_by holds\n",
-            if matrix.whole_suite {
-                ", every switch kills a scenario"
-            } else {
-                ""
+            match (matrix.whole_suite, matrix.waivers.len()) {
+                (false, _) => String::new(),
+                (true, 0) => ", every switch kills a scenario".to_string(),
+                (true, n) => format!(", every switch kills a scenario but {n} waived"),
             }
         );
     } else {

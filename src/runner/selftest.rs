@@ -4,7 +4,11 @@
 //! killed by a switch when it does not PASS under it.
 //!
 //! The gate: every scenario is killed by some switch, every switch kills some scenario, and each
-//! switch a scenario declares in `killed_by` really kills it. This module runs and judges; it
+//! switch a scenario declares in `killed_by` really kills it. A switch that no scenario can kill
+//! yet (the behaviour it breaks needs a server feature or a wait the suite cannot afford) may be
+//! listed, with the reason, in a waiver file (`scenarios/unkilled-switches.txt`, the format of
+//! an expected-failures file); a listed switch that kills a scenario fails the gate, so the list
+//! only shrinks. This module runs and judges; it
 //! does not print (reports draw the [`KillMatrix`]) and does not know how a switch is honoured
 //! (the reference client reads `IMSPEC_FAULTS`).
 
@@ -12,6 +16,7 @@ use super::expected::ExpectedFailures;
 use super::{RunConfig, RunEvent, ScenarioRun, Verdict, pool};
 use crate::scenario::Scenario;
 use serde::Serialize;
+use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 /// The variable the reference client reads its fault switches from.
@@ -74,6 +79,19 @@ pub struct KillMatrix {
     pub rows: Vec<Row>,
     /// Whether the rows are the whole suite (no `--filter`): only then must every switch kill.
     pub whole_suite: bool,
+    /// Switches excused from killing, with the reason (see [`KillMatrix::waive`]).
+    pub waivers: Vec<Waiver>,
+}
+
+/// A switch that is allowed to kill no scenario, for a stated reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waiver {
+    /// The switch.
+    pub switch: String,
+    /// Why no scenario kills it yet.
+    pub reason: String,
+    /// Where it is listed: `file:line`.
+    pub at: String,
 }
 
 /// Why the matrix does not prove what it must.
@@ -121,6 +139,26 @@ pub enum Problem {
         id: String,
         /// The name.
         switch: String,
+    },
+    /// A waiver names a switch that kills a scenario: the list is stale.
+    #[error(
+        "{at}: --fault {switch} is listed as killing no scenario, but it kills {kills:?}: remove the line"
+    )]
+    StaleWaiver {
+        /// The switch.
+        switch: String,
+        /// `file:line`.
+        at: String,
+        /// The scenarios it kills.
+        kills: Vec<String>,
+    },
+    /// A waiver names no switch.
+    #[error("{at}: {switch:?} is no fault switch (see `imspec run --list-faults`)")]
+    UnknownWaiver {
+        /// The name.
+        switch: String,
+        /// `file:line`.
+        at: String,
     },
     /// A scenario declares no `killed_by`.
     #[error(
@@ -175,16 +213,52 @@ impl KillMatrix {
                 }
             }
         }
-        if self.whole_suite {
-            for (switch, useful) in self.switches.iter().zip(useful) {
-                if !useful {
-                    problems.push(Problem::HarmlessSwitch {
-                        switch: switch.clone(),
-                    });
-                }
+        for (i, switch) in self.switches.iter().enumerate() {
+            let waiver = self.waivers.iter().find(|w| &w.switch == switch);
+            match (useful[i], waiver) {
+                (false, None) if self.whole_suite => problems.push(Problem::HarmlessSwitch {
+                    switch: switch.clone(),
+                }),
+                (true, Some(waiver)) => problems.push(Problem::StaleWaiver {
+                    switch: switch.clone(),
+                    at: waiver.at.clone(),
+                    kills: self
+                        .rows
+                        .iter()
+                        .filter(|r| !r.clean.killed() && r.under[i].killed())
+                        .map(|r| r.id.clone())
+                        .collect(),
+                }),
+                _ => {}
+            }
+        }
+        for waiver in &self.waivers {
+            if !self.switches.contains(&waiver.switch) {
+                problems.push(Problem::UnknownWaiver {
+                    switch: waiver.switch.clone(),
+                    at: waiver.at.clone(),
+                });
             }
         }
         problems
+    }
+
+    /// Excuses the switches listed in a waiver file (parsed as an expected-failures file: one
+    /// switch name per line, then `# reason`).
+    pub fn waive(&mut self, list: &ExpectedFailures) {
+        let file = list
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("(waivers)"));
+        self.waivers = list
+            .entries
+            .iter()
+            .map(|e| Waiver {
+                switch: e.pattern.clone(),
+                reason: e.reason.clone(),
+                at: format!("{}:{}", file.display(), e.line),
+            })
+            .collect();
     }
 
     /// Runs that the harness itself could not run (verdict ERROR), as `id (switch): message`.
@@ -272,6 +346,7 @@ pub async fn run(
         switches: switches.to_vec(),
         rows,
         whole_suite,
+        waivers: Vec::new(),
     }
 }
 
@@ -309,6 +384,7 @@ mod tests {
                 row("x/broken", &["c"], Fail, &[Fail, Fail, Fail]),
             ],
             whole_suite: true,
+            waivers: Vec::new(),
         };
         let problems: Vec<String> = matrix.problems().iter().map(|p| p.to_string()).collect();
         assert_eq!(
@@ -330,5 +406,32 @@ mod tests {
             ..matrix
         };
         assert!(partial.problems().is_empty());
+    }
+
+    #[test]
+    fn waivers_excuse_harmless_switches_and_must_not_go_stale() {
+        use Verdict::{Fail, Pass};
+        let mut matrix = KillMatrix {
+            switches: vec!["a".into(), "b".into(), "c".into()],
+            rows: vec![row("x/killed", &["a"], Pass, &[Fail, Pass, Pass])],
+            whole_suite: true,
+            waivers: Vec::new(),
+        };
+        let path = std::path::Path::new("unkilled.txt");
+        let list = ExpectedFailures::parse(
+            path,
+            "# header\nb  # needs a server feature\na  # stale\nzz  # typo\n",
+        )
+        .unwrap();
+        matrix.waive(&list);
+        let problems: Vec<String> = matrix.problems().iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            problems,
+            [
+                "unkilled.txt:3: --fault a is listed as killing no scenario, but it kills [\"x/killed\"]: remove the line",
+                "--fault c: kills no scenario; add a scenario that checks what it breaks",
+                "unkilled.txt:4: \"zz\" is no fault switch (see `imspec run --list-faults`)",
+            ]
+        );
     }
 }
