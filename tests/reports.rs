@@ -101,7 +101,10 @@ fn the_html_report_renders_in_headless_chromium_with_a_row_per_scenario() {
         );
     }
     let profile = tempfile::tempdir().unwrap();
-    let output = Command::new(browser)
+    // `timeout`, so that a browser that hangs fails the test instead of stalling it.
+    let output = Command::new("timeout")
+        .arg("120")
+        .arg(browser)
         .args(["--headless", "--disable-gpu", "--no-sandbox", "--dump-dom"])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("file://{}", reports().html.display()))
