@@ -7,7 +7,7 @@ use imspec::report::html::{self, HtmlSink};
 use imspec::report::json::{self, JsonSink};
 use imspec::report::junit::JunitSink;
 use imspec::report::{Reports, terminal::Terminal};
-use imspec::runner::expected::{self, ExpectedFailures, Observed};
+use imspec::runner::expected::{self, ExpectedFailures};
 use imspec::runner::{self, ClientSpec, RunConfig, RunEvent, Shard, Verdict};
 use imspec::scenario::Scenario;
 use std::num::NonZeroUsize;
@@ -413,17 +413,7 @@ fn update_expected_failures(
     text: &str,
     runs: &[runner::ScenarioRun],
 ) -> Result<()> {
-    let observed = runs
-        .iter()
-        .map(|r| {
-            let outcome = match r.verdict {
-                Verdict::Fail | Verdict::Xfail => Observed::Failed,
-                Verdict::Pass | Verdict::Xpass => Observed::Passed,
-                Verdict::Unsupported | Verdict::Error => Observed::Other,
-            };
-            (r.id.clone(), outcome)
-        })
-        .collect();
+    let observed = runs.iter().map(|r| (r.id.clone(), r.observed())).collect();
     let rewrite = list.rewrite(text, &observed);
     std::fs::write(path, &rewrite.text)
         .with_context(|| format!("{}: cannot write", path.display()))?;

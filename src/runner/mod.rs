@@ -186,6 +186,15 @@ impl ScenarioRun {
         }
     }
 
+    /// How the scenario came out, as far as an expected-failures list is concerned.
+    pub fn observed(&self) -> expected::Observed {
+        match self.verdict {
+            Verdict::Fail | Verdict::Xfail => expected::Observed::Failed,
+            Verdict::Pass | Verdict::Xpass => expected::Observed::Passed,
+            Verdict::Unsupported | Verdict::Error => expected::Observed::Other,
+        }
+    }
+
     /// The message of the failure, if any.
     pub fn failure_message(&self) -> Option<String> {
         match &self.outcome {
