@@ -111,3 +111,67 @@ impl Sink for JunitSink {
         write_file("JUnit", &self.path, &xml)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::Outcome;
+    use std::time::Duration;
+
+    fn run(id: &str, verdict: Verdict, outcome: Outcome) -> ScenarioRun {
+        ScenarioRun {
+            id: id.into(),
+            path: format!("scenarios/{id}.toml").into(),
+            purpose: "p".into(),
+            guide: "g".into(),
+            outcome,
+            verdict,
+            expected_reason: (verdict == Verdict::Xfail).then(|| "guide says otherwise".into()),
+            duration: Duration::from_millis(12),
+            hello: None,
+            stderr_tail: "driver said <this>".into(),
+            transcript: String::new(),
+            diff: Some("-old\n+new".into()),
+            snapshot_written: false,
+            steps: Vec::new(),
+            wire: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn failures_carry_message_and_diff_xfail_is_skipped_with_its_reason() {
+        let runs = [
+            run("login/ok", Verdict::Pass, Outcome::Pass),
+            run(
+                "messages/a",
+                Verdict::Error,
+                Outcome::HarnessError("driver gone".into()),
+            ),
+            run(
+                "messages/b",
+                Verdict::Xfail,
+                Outcome::Unsupported("no emoji".into()),
+            ),
+        ];
+        let xml = report(&runs, "client").to_string().unwrap();
+        assert_eq!(xml.matches("<testcase ").count(), 3, "{xml}");
+        assert!(
+            xml.contains(r#"<testsuite name="login" tests="1""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"name="messages/a" classname="messages""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<error message="driver gone" type="ERROR">"#),
+            "{xml}"
+        );
+        assert!(xml.contains("+new"), "the diff: {xml}");
+        assert!(xml.contains("driver said &lt;this&gt;"), "stderr: {xml}");
+        assert!(
+            xml.contains(r#"<skipped message="expected failure: guide says otherwise (no emoji)" type="XFAIL"/>"#),
+            "{xml}"
+        );
+    }
+}
