@@ -241,10 +241,23 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("imspec: error: {e:#}");
+            eprintln!("imspec: error: {}", chain(&e));
             ExitCode::from(EXIT_HARNESS)
         }
     }
+}
+
+/// The error and its causes, each once: library errors often name their cause in their own
+/// message already.
+fn chain(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message = format!("{message}: {cause}");
+        }
+    }
+    message
 }
 
 async fn dispatch(cli: Cli) -> Result<u8> {
