@@ -208,7 +208,7 @@ struct SelftestArgs {
     /// Snapshots folder [default: `snapshots` beside the scenarios folder].
     #[arg(long)]
     snapshots: Option<PathBuf>,
-    /// Runs at once [default: 8 × the number of cores, at most 64: the reference client needs
+    /// Runs at once [default: 32 × the number of cores, at most 128: the reference client needs
     /// little CPU, and a broken one mostly waits for a step's deadline].
     #[arg(long, value_name = "N")]
     jobs: Option<NonZeroUsize>,
@@ -470,7 +470,7 @@ async fn selftest(args: SelftestArgs) -> Result<u8> {
         update_snapshots: false,
         jobs: args
             .jobs
-            .map_or_else(|| (8 * default_jobs()).min(64), NonZeroUsize::get),
+            .map_or_else(|| (32 * default_jobs()).min(128), NonZeroUsize::get),
         expected: ExpectedFailures::default(),
     };
     let switches: Vec<String> = imspec::client::Faults::ALL
