@@ -1,10 +1,17 @@
 //! A driver that prints garbage, exits early or hangs fails its scenario with the reason and
-//! its stderr tail, the run goes on, and no process of the driver is left behind.
+//! its stderr tail, the run goes on, and no process of the driver is left behind. A driver that
+//! never starts (gone before answering `hello`) is the harness's problem: exit 2, naming the
+//! command.
 
 use serde_json::Value;
 use std::process::Command;
 
 fn run_with(client: &str, extra: &[&str]) -> (i32, Value, String) {
+    let (code, report, stdout, _) = run_with_stderr(client, extra);
+    (code, report, stdout)
+}
+
+fn run_with_stderr(client: &str, extra: &[&str]) -> (i32, Value, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
     let output = Command::new(env!("CARGO_BIN_EXE_imspec"))
@@ -22,7 +29,8 @@ fn run_with(client: &str, extra: &[&str]) -> (i32, Value, String) {
         .unwrap();
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    (output.status.code().unwrap(), report, stdout)
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code().unwrap(), report, stdout, stderr)
 }
 
 fn only_failure(report: &Value) -> String {
@@ -89,10 +97,25 @@ fn a_hanging_driver_times_out_and_its_whole_process_group_is_killed() {
 }
 
 #[test]
-fn a_driver_that_does_not_exist_fails_with_the_shells_reason() {
-    let (code, report, stdout) = run_with("no-such-driver-command --flag", &[]);
-    assert_eq!(code, 1);
-    let failure = only_failure(&report);
-    assert!(failure.contains("exited early"), "{failure}");
-    assert!(stdout.contains("not found"), "{stdout}");
+fn a_driver_that_does_not_exist_is_a_harness_error_naming_the_command() {
+    let (code, report, stdout, stderr) = run_with_stderr("no-such-driver-command --flag", &[]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert_eq!(report["scenarios"][0]["verdict"], "error", "{report:#}");
+    assert!(
+        stderr.contains("the driver `no-such-driver-command --flag` did not start"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("not found"), "the shell's reason: {stdout}");
+}
+
+#[test]
+fn a_driver_exiting_before_hello_is_a_harness_error_with_its_stderr() {
+    let (code, _, stdout, stderr) = run_with_stderr("sh tests/fixtures/drivers/no-hello.sh", &[]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("`sh tests/fixtures/drivers/no-hello.sh` did not start")
+            && stderr.contains("exit status: 4"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("missing runtime, cannot start"), "{stdout}");
 }

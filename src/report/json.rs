@@ -3,10 +3,16 @@
 //! `{"schema": 1, "client": {...}, "summary": {"total", "passed", "failed", "unsupported",
 //! "xfail", "xpass", "errors"}, "scenarios": [{"id", "verdict", "duration_ms", "purpose",
 //! "guide", "failure", "expected_reason", "diff", "stderr_tail"}]}`
+//!
+//! `imspec selftest --json` writes `{"schema": 1, "kind": "selftest", "switches": [..],
+//! "scenarios": [{"id", "declared", "clean": {"verdict", "failure"}, "under": {switch: {..}}}],
+//! "waivers": [{"switch", "reason", "at"}], "problems": [{"kind", "message", ..}], "ok"}`.
 
-use crate::runner::{ScenarioRun, Summary};
-use serde_json::{Value, json};
-use std::path::Path;
+use super::{Collected, ReportError, Sink, write_file};
+use crate::runner::selftest::KillMatrix;
+use crate::runner::{RunEvent, ScenarioRun, Summary};
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
 
 /// The report as JSON.
 pub fn report(runs: &[ScenarioRun], client_label: &str) -> Value {
@@ -38,8 +44,80 @@ fn scenario(run: &ScenarioRun) -> Value {
     })
 }
 
-/// Writes the report to `path`.
-pub fn write(path: &Path, runs: &[ScenarioRun], client_label: &str) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(&report(runs, client_label)).expect("JSON serialises");
-    std::fs::write(path, text + "\n")
+/// The `--json` sink: collects the run's events, writes the file when the run is over.
+pub struct JsonSink {
+    path: PathBuf,
+    collected: Collected,
+}
+
+impl JsonSink {
+    /// A sink writing to `path`.
+    pub fn new(path: &Path) -> Self {
+        JsonSink {
+            path: path.to_path_buf(),
+            collected: Collected::default(),
+        }
+    }
+}
+
+impl Sink for JsonSink {
+    fn event(&mut self, event: &RunEvent) {
+        self.collected.record(event);
+    }
+
+    fn finish(&mut self) -> Result<(), ReportError> {
+        let client = self.collected.client.clone();
+        let value = report(self.collected.runs(), &client);
+        write_file("JSON", &self.path, &pretty(&value))
+    }
+}
+
+/// The kill matrix as JSON.
+pub fn selftest(matrix: &KillMatrix) -> Value {
+    let scenarios: Vec<Value> = matrix
+        .rows
+        .iter()
+        .map(|row| {
+            let under: Map<String, Value> = matrix
+                .switches
+                .iter()
+                .zip(&row.under)
+                .map(|(s, cell)| (s.clone(), json!(cell)))
+                .collect();
+            json!({
+                "id": row.id,
+                "declared": row.declared,
+                "killed_by": row.killers(&matrix.switches),
+                "clean": row.clean,
+                "under": under,
+            })
+        })
+        .collect();
+    let problems = matrix.problems();
+    json!({
+        "schema": 1,
+        "kind": "selftest",
+        "switches": matrix.switches,
+        "whole_suite": matrix.whole_suite,
+        "waivers": matrix.waivers,
+        "scenarios": scenarios,
+        "ok": problems.is_empty(),
+        "problems": problems
+            .iter()
+            .map(|p| {
+                let mut value = json!(p);
+                value["message"] = Value::from(p.to_string());
+                value
+            })
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// Writes the kill matrix to `path`.
+pub fn write_selftest(path: &Path, matrix: &KillMatrix) -> Result<(), ReportError> {
+    write_file("JSON", path, &pretty(&selftest(matrix)))
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
 }

@@ -2,6 +2,7 @@
 //! transcript against its snapshot. The first broken expectation ends the steps.
 
 use super::matching;
+use super::sequence::{self, StepStatus};
 use super::snapshot::{self, SnapshotOutcome};
 use super::transcript;
 use super::{Outcome, RunConfig, ScenarioRun, StepFailure};
@@ -55,6 +56,7 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
         saved: BTreeMap::new(),
         used_events: HashSet::new(),
         used_frames: HashSet::new(),
+        completed: 0,
     };
 
     let mut failure = match driver.hello(Instant::now() + step_timeout).await {
@@ -68,6 +70,14 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
             }
             failure
         }
+        // A driver that is gone before its `hello` never started: the harness cannot run it.
+        Err(e @ (DriverFailure::Exited { .. } | DriverFailure::Spawn(_))) => Some(StepFailure {
+            harness: true,
+            ..StepFailure::at_start(format!(
+                "the driver `{}` did not start: {e} before answering hello",
+                config.client.command
+            ))
+        }),
         Err(e) => Some(StepFailure::at_start(format!("hello: {e}"))),
     };
     if let Err(e) = driver.shutdown(Instant::now() + SHUTDOWN_TIMEOUT).await
@@ -76,12 +86,23 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
         failure = Some(StepFailure::at_start(format!("shutdown: {e}")));
     }
     run.stderr_tail = driver.stderr_tail();
+    let completed = state.completed;
 
     let observations = server.recorder().observations();
     let port = url_port(&server.urls().api);
     server.shutdown().await;
     let text = transcript::build(&observations, driver.log(), port);
+    let broken = failure.as_ref().filter(|f| f.step.is_some()).map(|f| {
+        if f.unsupported {
+            StepStatus::Unsupported
+        } else {
+            StepStatus::Failed
+        }
+    });
+    run.steps = sequence::steps(scenario, completed, broken);
+    run.wire = sequence::wire(&observations);
     run.outcome = match failure {
+        Some(f) if f.harness => Outcome::HarnessError(f.message),
         Some(f) if f.unsupported => Outcome::Unsupported(f.message),
         Some(f) => Outcome::Fail(f),
         None => {
@@ -121,6 +142,8 @@ struct State<'a> {
     saved: BTreeMap<String, Value>,
     used_events: HashSet<usize>,
     used_frames: HashSet<u64>,
+    /// How many steps held so far.
+    completed: usize,
 }
 
 impl State<'_> {
@@ -131,6 +154,7 @@ impl State<'_> {
                 line: Some(step.line),
                 message,
                 unsupported: false,
+                harness: false,
             };
             let timeout = step.timeout.unwrap_or(self.step_timeout);
             let deadline = Instant::now() + timeout;
@@ -151,6 +175,7 @@ impl State<'_> {
             if let (Some(name), Some(value)) = (&step.save_as, result) {
                 self.saved.insert(name.clone(), value);
             }
+            self.completed = index + 1;
         }
         Ok(())
     }

@@ -1,9 +1,46 @@
 //! The expected-failures file of a driver: one entry per line, a scenario id or glob, then its
 //! reason after `#`. A listed scenario that fails is XFAIL; one that passes is XPASS, which
 //! fails the run so that lists do not rot. Lines that are only a comment or blank are skipped.
+//!
+//! `--update-expected-failures` rewrites the file from a run ([`ExpectedFailures::rewrite`]):
+//! comments and entries of scenarios that did not run stay as they are, entries whose scenarios
+//! now all pass go, new failures come in with a placeholder reason. This module only parses and
+//! rewrites text; applying the list to verdicts is `runner`'s.
 
 use globset::{Glob, GlobMatcher};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// The reason given to a new entry by `--update-expected-failures`, for a person to replace.
+pub const PLACEHOLDER_REASON: &str = "TODO: reason (cite the guide)";
+
+/// The first lines of a file that `--update-expected-failures` creates.
+pub const NEW_FILE_HEADER: &str = "# Scenarios this driver is expected to fail, with the reason.\n\
+# Format: one entry per line, a scenario id or glob, then `# reason` citing the guide.\n";
+
+/// How a scenario came out in a run, as far as the list is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    /// It failed (FAIL or XFAIL): it belongs on the list.
+    Failed,
+    /// It passed (PASS or XPASS): it does not.
+    Passed,
+    /// Neither (UNSUPPORTED, ERROR): the list is left as it is for it.
+    Other,
+}
+
+/// The file rewritten from a run, and what changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rewrite {
+    /// The new text of the file.
+    pub text: String,
+    /// Entries taken out because every scenario they list now passes (`pattern`).
+    pub removed: Vec<String>,
+    /// Globs replaced by the ids they list that still fail (`pattern`).
+    pub narrowed: Vec<String>,
+    /// Scenarios added with [`PLACEHOLDER_REASON`].
+    pub added: Vec<String>,
+}
 
 /// One entry.
 #[derive(Debug, Clone)]
@@ -107,6 +144,53 @@ impl ExpectedFailures {
     pub fn lookup(&self, id: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.matcher.is_match(id))
     }
+
+    /// Rewrites `text` (the file this list was parsed from) to agree with a run in which each
+    /// scenario of `observed` came out as given. Lines are kept as written unless their entry
+    /// changes; new failures are appended with [`PLACEHOLDER_REASON`].
+    pub fn rewrite(&self, text: &str, observed: &BTreeMap<String, Observed>) -> Rewrite {
+        let mut owned: BTreeMap<usize, Vec<(&str, Observed)>> = BTreeMap::new();
+        let mut rewrite = Rewrite::default();
+        for (id, outcome) in observed {
+            match self.lookup(id) {
+                Some(entry) => owned.entry(entry.line).or_default().push((id, *outcome)),
+                None if *outcome == Observed::Failed => rewrite.added.push(id.clone()),
+                None => {}
+            }
+        }
+        let by_line: BTreeMap<usize, &Entry> = self.entries.iter().map(|e| (e.line, e)).collect();
+        for (index, raw) in text.lines().enumerate() {
+            let ids = owned
+                .get(&(index + 1))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let (Some(entry), false) = (by_line.get(&(index + 1)), ids.is_empty()) else {
+                rewrite.text.push_str(raw);
+                rewrite.text.push('\n');
+                continue;
+            };
+            let passed = ids.iter().filter(|(_, o)| *o == Observed::Passed).count();
+            if passed == 0 {
+                rewrite.text.push_str(raw);
+                rewrite.text.push('\n');
+            } else if passed == ids.len() {
+                rewrite.removed.push(entry.pattern.clone());
+            } else {
+                rewrite.narrowed.push(entry.pattern.clone());
+                for (id, _) in ids.iter().filter(|(_, o)| *o != Observed::Passed) {
+                    rewrite
+                        .text
+                        .push_str(&format!("{id}  # {}\n", entry.reason));
+                }
+            }
+        }
+        for id in &rewrite.added {
+            rewrite
+                .text
+                .push_str(&format!("{id}  # {PLACEHOLDER_REASON}\n"));
+        }
+        rewrite
+    }
 }
 
 #[cfg(test)]
@@ -130,5 +214,36 @@ mod tests {
             err.starts_with("drivers/x/expected-failures.txt:1: `login/ok` has no reason"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn rewrite_keeps_comments_and_reasons_drops_passes_and_adds_failures() {
+        let path = Path::new("expected-failures.txt");
+        let text = "# header\n\nlogin/ok  # passes now\nmessages/*  # why messages fail\n\
+                    # a note\nother/not-run  # kept\nconn/still  # still fails\n";
+        let list = ExpectedFailures::parse(path, text).unwrap();
+        let observed: BTreeMap<String, Observed> = [
+            ("login/ok", Observed::Passed),
+            ("messages/a", Observed::Failed),
+            ("messages/b", Observed::Passed),
+            ("conn/still", Observed::Failed),
+            ("new/broken", Observed::Failed),
+            ("new/fine", Observed::Passed),
+            ("new/unsupported", Observed::Other),
+        ]
+        .into_iter()
+        .map(|(id, o)| (id.to_string(), o))
+        .collect();
+        let rewrite = list.rewrite(text, &observed);
+        assert_eq!(
+            rewrite.text,
+            "# header\n\nmessages/a  # why messages fail\n# a note\nother/not-run  # kept\n\
+             conn/still  # still fails\nnew/broken  # TODO: reason (cite the guide)\n"
+        );
+        assert_eq!(rewrite.removed, ["login/ok"]);
+        assert_eq!(rewrite.narrowed, ["messages/*"]);
+        assert_eq!(rewrite.added, ["new/broken"]);
+        // The result parses: a placeholder is a reason.
+        ExpectedFailures::parse(path, &rewrite.text).unwrap();
     }
 }

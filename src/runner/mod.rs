@@ -8,6 +8,9 @@ mod execute;
 pub mod expected;
 pub mod matching;
 mod scripted;
+pub mod selftest;
+pub mod sequence;
+mod shard;
 pub mod snapshot;
 pub mod transcript;
 
@@ -16,7 +19,9 @@ use crate::scenario::{self, LoadError, Scenario};
 use expected::ExpectedFailures;
 use futures_util::StreamExt as _;
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use sequence::{StepRecord, WireEntry};
 use serde::Serialize;
+pub use shard::{Shard, ShardError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -97,6 +102,8 @@ pub struct StepFailure {
     pub message: String,
     #[serde(skip)]
     unsupported: bool,
+    #[serde(skip)]
+    harness: bool,
 }
 
 impl StepFailure {
@@ -106,6 +113,7 @@ impl StepFailure {
             line: None,
             message,
             unsupported: false,
+            harness: false,
         }
     }
 }
@@ -152,6 +160,10 @@ pub struct ScenarioRun {
     pub diff: Option<String>,
     /// Whether the snapshot was written by this run.
     pub snapshot_written: bool,
+    /// The scenario's steps and how far the run got.
+    pub steps: Vec<StepRecord>,
+    /// Every HTTP exchange and frame of the run, decoded, in order (for reports to draw).
+    pub wire: Vec<WireEntry>,
 }
 
 impl ScenarioRun {
@@ -170,6 +182,17 @@ impl ScenarioRun {
             transcript: String::new(),
             diff: None,
             snapshot_written: false,
+            steps: Vec::new(),
+            wire: Vec::new(),
+        }
+    }
+
+    /// How the scenario came out, as far as an expected-failures list is concerned.
+    pub fn observed(&self) -> expected::Observed {
+        match self.verdict {
+            Verdict::Fail | Verdict::Xfail => expected::Observed::Failed,
+            Verdict::Pass | Verdict::Xpass => expected::Observed::Passed,
+            Verdict::Unsupported | Verdict::Error => expected::Observed::Other,
         }
     }
 
@@ -197,6 +220,8 @@ pub enum RunEvent {
     Started {
         /// How many.
         total: usize,
+        /// How reports name the client under test.
+        client: String,
     },
     /// A scenario finished.
     Finished(Box<ScenarioRun>),
@@ -256,19 +281,52 @@ pub async fn run_all(
 ) -> Vec<ScenarioRun> {
     let _ = events.send(RunEvent::Started {
         total: scenarios.len(),
+        client: config.client.label.clone(),
     });
-    let mut runs: Vec<ScenarioRun> = futures_util::stream::iter(scenarios.iter())
-        .map(|scenario| async {
+    // Longest first, by the one part of a run's length known beforehand (its quiet windows), so
+    // that a long wait does not start last and leave the other jobs idle at the end.
+    let mut order: Vec<&Scenario> = scenarios.iter().collect();
+    order.sort_by_key(|s| std::cmp::Reverse(fixed_wait(s)));
+    let work = order.into_iter().map(|s| ((), s, config)).collect();
+    let mut runs: Vec<ScenarioRun> = pool(work, config.jobs, &events)
+        .await
+        .into_iter()
+        .map(|((), run)| run)
+        .collect();
+    runs.sort_by(|a, b| a.id.cmp(&b.id));
+    runs
+}
+
+/// How long a scenario waits whatever the client does: the sum of its `quiet` windows.
+fn fixed_wait(scenario: &Scenario) -> Duration {
+    scenario
+        .steps
+        .iter()
+        .map(|step| match &step.action {
+            scenario::Action::Quiet { window, .. } => *window,
+            _ => Duration::ZERO,
+        })
+        .sum()
+}
+
+/// Runs each scenario under its configuration, `jobs` at once, in one pool (so a few slow
+/// scenarios never leave a core idle); sends a [`RunEvent::Finished`] for each as it ends.
+/// Returns the runs in the order they finished, each with its tag.
+async fn pool<T>(
+    work: Vec<(T, &Scenario, &RunConfig)>,
+    jobs: usize,
+    events: &mpsc::UnboundedSender<RunEvent>,
+) -> Vec<(T, ScenarioRun)> {
+    futures_util::stream::iter(work)
+        .map(|(tag, scenario, config)| async move {
             let mut run = execute::run(scenario, config).await;
             apply_expected(&mut run, &config.expected);
             let _ = events.send(RunEvent::Finished(Box::new(run.clone())));
-            run
+            (tag, run)
         })
-        .buffer_unordered(config.jobs.max(1))
+        .buffer_unordered(jobs.max(1))
         .collect()
-        .await;
-    runs.sort_by(|a, b| a.id.cmp(&b.id));
-    runs
+        .await
 }
 
 fn apply_expected(run: &mut ScenarioRun, expected: &ExpectedFailures) {

@@ -169,7 +169,7 @@ fn lanes(observations: &[Observation], log: &[LogEntry]) -> Vec<(String, Lines)>
 }
 
 /// Frames of the runner's settle barrier (`Control::settle`): the NOTICE, the pull, the answer.
-fn is_barrier(view: &Value) -> bool {
+pub(crate) fn is_barrier(view: &Value) -> bool {
     [
         "/payload/CommNotice/queue/name",
         "/payload/CommSyncUL/queue/name",

@@ -226,7 +226,11 @@ impl FakeServer {
             let stopped = async move {
                 let _ = signal.wait_for(|stop| *stop).await;
             };
-            // An accept error ends `serve`; the server then just stops answering.
+            // An accept error ends `serve`; the server then just stops answering. Frames are
+            // small and answer each other: Nagle's algorithm would hold each for a delayed ACK.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(stopped)
                 .await;
