@@ -271,6 +271,10 @@ enum Kind {
     Resource,
     /// The client's wall clock: masked.
     ClientTime,
+    /// 4.x `MSync.traceId`, a snowflake id on every frame: masked.
+    Trace,
+    /// 4.x `Provision.authToken`, JSON text holding the token: normalised inside.
+    AuthToken,
 }
 
 /// Replaces run-specific values by stable placeholders.
@@ -300,10 +304,12 @@ impl Normaliser {
             "id" | "metaId" | "serverId" | "nextKey" | "key" | "ackMessageId" | "mid"
             | "localId" | "serverMsgId" | "msgId" => Kind::Id,
             "timestamp" | "time" | "created" | "modified" => Kind::Time,
-            "clientResource" | "resource" | "deviceUuid" => Kind::Resource,
+            "clientResource" | "resource" | "deviceUuid" | "sessionId" => Kind::Resource,
             "access_token" | "token" | "auth" | "accessToken" => Kind::Token,
             "uuid" => Kind::Uuid,
             "timeStamp" => Kind::ClientTime,
+            "traceId" => Kind::Trace,
+            "authToken" => Kind::AuthToken,
             _ => return None,
         })
     }
@@ -315,6 +321,13 @@ impl Normaliser {
             Kind::Token => "token",
             Kind::Uuid => "uuid",
             Kind::ClientTime => return CLIENT_TIME.to_string(),
+            Kind::Trace => return "<trace>".to_string(),
+            Kind::AuthToken => {
+                return match serde_json::from_str::<Value>(raw) {
+                    Ok(inner) => self.value(inner, None).to_string(),
+                    Err(_) => raw.to_string(),
+                };
+            }
             Kind::Resource => return mask_digits(raw),
         };
         let next = self.counts.get(&kind).copied().unwrap_or(0) + 1;

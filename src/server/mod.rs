@@ -360,6 +360,7 @@ impl Control {
                 ns: Some(NameSpace::Chat as i32),
                 payload: Some(msg.body.encode_to_vec()),
                 routetype: None,
+                ..Default::default()
             };
             session::remember(&mut world, &msg.from, &destination, &meta, &msg.body, now);
             (
