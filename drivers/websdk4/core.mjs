@@ -402,8 +402,9 @@ function workerThread(params) {
       // set() of read / delivery / channel does not copy success/fail into the body, but the SDK's
       // ack handler calls _msgHash[id].success/fail; put them where the SDK looks for them.
       if (body && body.success === undefined && body.fail === undefined) { body.success = success; body.fail = fail; }
-      // 4.x also returns a Promise; its rejection repeats what fail() got
-      Promise.resolve(conn.send(body)).catch((e) => trace('send.reject', [e]));
+      // 4.x also returns a Promise. Mapping: the reply is the first of success, fail and a
+      // rejection (4.x rejects without calling fail on some paths, e.g. a failed upload).
+      Promise.resolve(conn.send(body)).catch((e) => { trace('send.reject', [e]); finish(false, errorFrom(e)); });
     },
     recall(id, a) {
       const finish = once((ok, v) => postReply(id, ok, v));
@@ -411,7 +412,7 @@ function workerThread(params) {
         mid: a.mid, to: a.to, type: a.chatType,
         success: function () { trace('recall.success', arguments); finish(true, {}); },
         fail: function (e) { trace('recall.fail', arguments); finish(false, errorFrom(e)); },
-      })).catch((e) => trace('recall.reject', [e]));
+      })).catch((e) => { trace('recall.reject', [e]); finish(false, errorFrom(e)); });
     },
     history(id, a) {
       if (typeof conn.fetchHistoryMessages !== 'function') { postReply(id, false, { type: 'unsupported', message: 'this SDK build has no fetchHistoryMessages' }); return; }

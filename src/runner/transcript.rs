@@ -307,7 +307,8 @@ impl Normaliser {
             "clientResource" | "resource" | "deviceUuid" | "sessionId" => Kind::Resource,
             "access_token" | "token" | "auth" | "accessToken" => Kind::Token,
             "uuid" => Kind::Uuid,
-            "timeStamp" => Kind::ClientTime,
+            // `elapse`: the 4.x SDK's own measure of an HTTP request's duration.
+            "timeStamp" | "elapse" => Kind::ClientTime,
             "traceId" => Kind::Trace,
             "authToken" => Kind::AuthToken,
             _ => return None,
@@ -398,12 +399,16 @@ impl Normaliser {
     }
 }
 
-/// Every `webim_<digits>` inside a longer text masked as [`mask_digits`] masks a resource.
+/// Every `webim_<digits>` (3.x) or `webim_web_<digits>` (4.x) inside a longer text masked as
+/// [`mask_digits`] masks a resource.
 fn mask_resources(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(at) = rest.find("webim_") {
-        let (before, after) = rest.split_at(at + "webim_".len());
+        let (mut before, mut after) = rest.split_at(at + "webim_".len());
+        if after.starts_with("web_") {
+            (before, after) = rest.split_at(at + "webim_web_".len());
+        }
         out.push_str(before);
         let digits = after.chars().take_while(char::is_ascii_digit).count();
         out.push_str(&mask_digits(&after[..digits]));
