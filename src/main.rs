@@ -35,6 +35,9 @@ struct Cli {
 enum Command {
     /// Run scenarios against a client and report verdicts.
     Run(RunArgs),
+    /// Run the suite against the reference client and each named client; print scenario ×
+    /// client verdicts.
+    Matrix(MatrixArgs),
     /// List scenarios with their purpose and the guide line they check.
     List {
         /// Scenarios folder.
@@ -106,6 +109,32 @@ struct RunArgs {
     list_faults: bool,
 }
 
+#[derive(clap::Args)]
+struct MatrixArgs {
+    /// A client column, `NAME=COMMAND` (repeatable, in order; the reference client is always
+    /// the first column). Its expected failures are `expected-failures.txt` beside the driver.
+    #[arg(long = "client", value_name = "NAME=CMD")]
+    clients: Vec<String>,
+    /// Scenarios folder.
+    #[arg(long, default_value = "scenarios")]
+    scenarios: PathBuf,
+    /// Snapshots folder [default: `snapshots` beside the scenarios folder].
+    #[arg(long)]
+    snapshots: Option<PathBuf>,
+    /// Only scenarios whose id matches this glob (repeatable).
+    #[arg(long)]
+    filter: Vec<String>,
+    /// Write the matrix as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Scenarios run at once within a column [default: the number of cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Default deadline of each step, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    step_timeout_ms: u64,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -127,6 +156,7 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Run(args) => run(args).await,
+        Command::Matrix(args) => matrix(args).await,
         Command::List { scenarios, filter } => list(&scenarios, &filter),
         Command::Serve {
             port,
@@ -170,20 +200,7 @@ async fn run(args: RunArgs) -> Result<u8> {
             if let Some(faults) = &args.fault {
                 imspec::client::Faults::parse(faults)?;
             }
-            let exe = std::env::current_exe().context("cannot find the imspec executable")?;
-            let exe = exe.to_string_lossy();
-            ClientSpec {
-                command: format!("exec {} driver", shell_words::quote(&exe)),
-                env: args
-                    .fault
-                    .iter()
-                    .map(|f| ("IMSPEC_FAULTS".to_string(), f.clone()))
-                    .collect(),
-                label: match &args.fault {
-                    Some(f) => format!("reference client (faults: {f})"),
-                    None => "reference client".to_string(),
-                },
-            }
+            reference_client(args.fault.as_ref())?
         }
     };
     let expected = match args
@@ -232,6 +249,115 @@ async fn run(args: RunArgs) -> Result<u8> {
     Ok(if summary.errors > 0 {
         EXIT_HARNESS
     } else if runs.iter().any(|r| r.verdict.fails_run()) {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+/// The bundled reference client as a driver command.
+fn reference_client(faults: Option<&String>) -> Result<ClientSpec> {
+    let exe = std::env::current_exe().context("cannot find the imspec executable")?;
+    let exe = exe.to_string_lossy();
+    Ok(ClientSpec {
+        command: format!("exec {} driver", shell_words::quote(&exe)),
+        env: faults
+            .iter()
+            .map(|f| ("IMSPEC_FAULTS".to_string(), (*f).clone()))
+            .collect(),
+        label: match faults {
+            Some(f) => format!("reference client (faults: {f})"),
+            None => "reference client".to_string(),
+        },
+    })
+}
+
+async fn matrix(args: MatrixArgs) -> Result<u8> {
+    use imspec::report::matrix as report;
+    use imspec::runner::matrix::{Column, MatrixEvent, run_matrix};
+    let scenarios = runner::select(&args.scenarios, &args.filter)?;
+    if scenarios.is_empty() {
+        anyhow::bail!(
+            "no scenario in {} matches the filters",
+            args.scenarios.display()
+        );
+    }
+    let mut columns = vec![Column {
+        name: "reference".to_string(),
+        client: reference_client(None)?,
+        expected: ExpectedFailures::default(),
+    }];
+    for spec in &args.clients {
+        let Some((name, command)) = spec
+            .split_once('=')
+            .filter(|(n, c)| !n.is_empty() && !c.is_empty())
+        else {
+            anyhow::bail!("--client {spec:?} is not NAME=COMMAND");
+        };
+        if columns.iter().any(|c| c.name == name) {
+            anyhow::bail!("--client {name:?} is named twice");
+        }
+        let expected = match beside_driver(Some(command)) {
+            Some(path) => ExpectedFailures::load(&path)?,
+            None => ExpectedFailures::default(),
+        };
+        columns.push(Column {
+            name: name.to_string(),
+            client: ClientSpec {
+                command: command.to_string(),
+                env: Vec::new(),
+                label: command.to_string(),
+            },
+            expected,
+        });
+    }
+    let base = RunConfig {
+        client: columns[0].client.clone(),
+        step_timeout: Duration::from_millis(args.step_timeout_ms),
+        snapshots: args.snapshots.clone().unwrap_or_else(|| {
+            args.scenarios
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("snapshots")
+        }),
+        update_snapshots: false,
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        expected: ExpectedFailures::default(),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let progress = tokio::spawn(async move {
+        let (mut done, mut total) = (0, 0);
+        while let Some(event) = rx.recv().await {
+            match event {
+                MatrixEvent::ColumnStarted { name, total: t } => {
+                    (done, total) = (0, t);
+                    eprintln!("matrix: {name}: {t} scenarios");
+                }
+                MatrixEvent::Finished { column, run } => {
+                    done += 1;
+                    if run.verdict.fails_run() {
+                        eprintln!(
+                            "matrix: {column}: {} {} ({done}/{total})",
+                            run.verdict.label(),
+                            run.id
+                        );
+                    }
+                }
+            }
+        }
+    });
+    let result = run_matrix(scenarios, &base, columns, tx).await;
+    let _ = progress.await;
+    print!("{}", report::table(&result));
+    if let Some(path) = &args.json {
+        report::write_json(path, &result)
+            .with_context(|| format!("cannot write the JSON matrix to {}", path.display()))?;
+    }
+    Ok(if result.has_errors() {
+        EXIT_HARNESS
+    } else if result.fails() {
         EXIT_FAILED
     } else {
         EXIT_OK

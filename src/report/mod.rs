@@ -2,4 +2,5 @@
 //! [`RunEvent`](crate::runner::RunEvent)s and finished runs; none recomputes a verdict.
 
 pub mod json;
+pub mod matrix;
 pub mod terminal;

@@ -108,7 +108,10 @@ impl Session {
         let name = self.user.clone().unwrap_or_default();
         // 3.x: `MSync.auth` and `Provision.auth`; 4.x: `MSync.auth` and `Provision.authToken`
         // (`{"token":"$t$…"}`, no `Provision.auth`).
-        let auth_token = provision.auth_token.as_deref().and_then(token_in_auth_token);
+        let auth_token = provision
+            .auth_token
+            .as_deref()
+            .and_then(token_in_auth_token);
         let auth = msync
             .auth
             .as_deref()
