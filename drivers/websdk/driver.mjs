@@ -5,7 +5,9 @@
 // replies and events on stdout, everything else on stderr.
 //
 // The SDK keeps its socket (and _msgHash) in module-level / prototype state, so every user
-// gets its own JS realm: one worker_threads Worker per user, created at that user's `connect`.
+// gets its own JS realm: one worker_threads Worker per user. Loading the SDK takes a worker most
+// of its start-up time, so spare workers load ahead: `hello` starts two and waits for the first
+// (which reports the SDK's version), each `connect` takes a spare and keeps one loading.
 // This single file is both the main thread (protocol I/O, routing) and the worker (SDK host).
 
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -59,38 +61,48 @@ function mainThread() {
     log(`IMSPEC_PROTOCOL=${process.env.IMSPEC_PROTOCOL}, this driver speaks ${PROTOCOL}`);
   }
 
-  /** user -> { worker, pending: Map<id, op>, connecting: bool, exited: bool } */
+  /** user -> { worker, user, pending: Map<id, op>, connecting: bool, exited: bool, ready: Promise } */
   const users = new Map();
   let shuttingDown = false;
-  let probePromise = null; // the SDK bundle is probed once (version, loadability)
+  // Workers that have loaded (or are loading) the SDK, not yet given to a user. Most scenarios
+  // connect two users one after the other, so `hello` starts two; each connect starts one more.
+  const spares = [];
+  let sdkInfo = null; // what the first worker said about the bundle: {version} or {error}
   const inflightHellos = new Set();
 
-  function prefixPipe(stream, user, which) {
+  function prefixPipe(stream, label, which) {
     let buf = '';
     stream.setEncoding('utf8');
     stream.on('data', (d) => {
       buf += d;
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
-        process.stderr.write(`[${user} ${which}] ${buf.slice(0, i)}\n`);
+        process.stderr.write(`[${label()} ${which}] ${buf.slice(0, i)}\n`);
         buf = buf.slice(i + 1);
       }
     });
-    stream.on('end', () => { if (buf) process.stderr.write(`[${user} ${which}] ${buf}\n`); });
+    stream.on('end', () => { if (buf) process.stderr.write(`[${label()} ${which}] ${buf}\n`); });
   }
 
-  function startWorker(user) {
+  // A worker loading the SDK; it belongs to no user until `assign`.
+  function startWorker() {
     const worker = new Worker(SELF, {
-      workerData: { user, bundle: bundlePath() },
+      workerData: { bundle: bundlePath() },
       stdout: true,
       stderr: true,
     });
-    const u = { worker, pending: new Map(), connecting: false, exited: false, terminating: false };
-    prefixPipe(worker.stdout, user, 'out');
-    prefixPipe(worker.stderr, user, 'err');
+    const u = { worker, user: null, pending: new Map(), connecting: false, exited: false, terminating: false };
+    let loaded;
+    u.ready = new Promise((resolve) => { loaded = resolve; });
+    const label = () => u.user ?? 'spare';
+    prefixPipe(worker.stdout, label, 'out');
+    prefixPipe(worker.stderr, label, 'err');
     worker.on('message', (m) => {
+      const user = u.user;
       try {
-        if (m.kind === 'event') {
+        if (m.kind === 'ready') {
+          loaded(m);
+        } else if (m.kind === 'event') {
           emitLine('{"event":' + JSON.stringify(m.event) + ',"user":' + JSON.stringify(user) +
             (m.data === undefined ? '' : ',"data":' + m.data) + '}');
         } else if (m.kind === 'reply') {
@@ -105,9 +117,15 @@ function mainThread() {
         }
       } catch (e) { log('bad worker message', e && e.stack || e); }
     });
-    worker.on('error', (e) => log(`worker ${user} error:`, e && e.stack || e));
+    worker.on('error', (e) => {
+      log(`worker ${label()} error:`, e && e.stack || e);
+      loaded({ error: String(e && e.message || e) });
+    });
     worker.on('exit', (code) => {
+      const user = label();
       u.exited = true;
+      loaded({ error: `the SDK worker exited (code ${code})` });
+      if (spares.includes(u)) spares.splice(spares.indexOf(u), 1);
       if (!u.terminating && !shuttingDown) log(`worker ${user} exited unexpectedly with code ${code}`);
       // (after shutdown started, nothing but the shutdown reply is written)
       if (!shuttingDown) for (const [id, op] of u.pending) {
@@ -126,7 +144,7 @@ function mainThread() {
     hardStop.unref();
     // let a hello that is still probing the bundle answer first
     if (inflightHellos.size) await Promise.race([Promise.allSettled([...inflightHellos]), new Promise((r) => setTimeout(r, 800))]);
-    const ws = [...users.values()];
+    const ws = [...users.values(), ...spares.splice(0)];
     for (const u of ws) u.terminating = true;
     await Promise.race([
       Promise.allSettled(ws.map((u) => u.worker.terminate())),
@@ -145,8 +163,7 @@ function mainThread() {
       reply(req.id, false, { type: 'bad-request', message: `protocol version ${proto === undefined ? '(missing args.protocol)' : JSON.stringify(proto)} is not supported; this driver speaks version ${PROTOCOL}` });
       return;
     }
-    let info;
-    try { info = await (probePromise || (probePromise = probeSdk())); } catch (e) { info = { error: String(e && e.message || e) }; }
+    const info = await sdkLoaded();
     if (info.error) {
       reply(req.id, false, { type: 'driver-error', message: 'cannot load the SDK bundle: ' + info.error });
       return;
@@ -154,19 +171,24 @@ function mainThread() {
     reply(req.id, true, { driver: 'imspec-websdk', sdk: 'easemob-websdk', sdkVersion: info.version, ops: OPS });
   }
 
-  // Loads the bundle in a throw-away worker (same polyfills) and reads its own version string.
-  function probeSdk() {
-    return new Promise((resolve) => {
-      const w = new Worker(SELF, { workerData: { probe: true, bundle: bundlePath() }, stdout: true, stderr: true });
-      prefixPipe(w.stdout, 'probe', 'out');
-      prefixPipe(w.stderr, 'probe', 'err');
-      let done = false;
-      const finish = (v) => { if (!done) { done = true; resolve(v); w.terminate().catch(() => {}); } };
-      w.on('message', (m) => { if (m.kind === 'probe') finish(m); });
-      w.on('error', (e) => finish({ error: String(e && e.message || e) }));
-      w.on('exit', () => finish({ error: 'probe worker exited' }));
-      setTimeout(() => finish({ error: 'timeout loading the SDK' }), 10000).unref();
-    });
+  // What the bundle said when the first worker loaded it ({version} or {error}), keeping that
+  // worker as a spare.
+  async function sdkLoaded() {
+    if (sdkInfo) return sdkInfo;
+    while (spares.length < 2) spares.push(startWorker());
+    const timeout = new Promise((r) => setTimeout(() => r({ error: 'timeout loading the SDK' }), 10000).unref());
+    const info = await Promise.race([spares[0].ready, timeout]);
+    if (!sdkInfo) sdkInfo = info;
+    return sdkInfo;
+  }
+
+  // A spare worker for a new connection, and a new spare loading behind it.
+  function takeWorker(user) {
+    const u = spares.shift() || startWorker();
+    if (!shuttingDown && spares.length === 0) spares.push(startWorker());
+    u.user = user;
+    u.worker.postMessage({ kind: 'assign', user });
+    return u;
   }
 
   function handle(line) {
@@ -214,7 +236,7 @@ function mainThread() {
         u.pending.clear();
         u.worker.terminate().catch(() => {});
       }
-      u = startWorker(user);
+      u = takeWorker(user);
       users.set(user, u);
       u.connecting = true;
     } else if (!u || u.exited) {
@@ -232,7 +254,8 @@ function mainThread() {
 
 // ────────────────────────────────────────────────────────────────────────────────── worker ──
 function workerThread() {
-  const { user, bundle, probe } = workerData;
+  const { bundle } = workerData;
+  let user = null; // given by the main thread's `assign` when a connect takes this worker
   const require = createRequire(SELF);
   // IMSPEC_WEBSDK_TRACE=1: log every SDK callback's raw arguments (util.inspect) to stderr
   const TRACE = !!process.env.IMSPEC_WEBSDK_TRACE;
@@ -251,16 +274,13 @@ function workerThread() {
     W = loadSdk(require, bundle);
   } catch (e) {
     log('cannot load the SDK:', e);
-    if (probe) { parentPort.postMessage({ kind: 'probe', error: String(e && e.message || e) }); return; }
+    parentPort.postMessage({ kind: 'ready', error: String(e && e.message || e) });
     parentPort.on('message', (m) => {
       if (m.kind === 'req') postReply(m.id, false, { type: 'driver-error', message: 'cannot load the SDK bundle: ' + (e && e.message || e) });
     });
     return;
   }
-  if (probe) {
-    parentPort.postMessage({ kind: 'probe', version: sdkVersion(W, bundle) });
-    return;
-  }
+  parentPort.postMessage({ kind: 'ready', version: sdkVersion(W, bundle) });
 
   // ── output: serialise synchronously at callback time, post in order ──
   let chain = Promise.resolve();
@@ -433,6 +453,7 @@ function workerThread() {
   };
 
   parentPort.on('message', (m) => {
+    if (m.kind === 'assign') { user = m.user; return; }
     if (m.kind !== 'req') return;
     const { id, op, args } = m;
     try {

@@ -9,10 +9,8 @@ use crate::driver::protocol::Reply;
 use crate::driver::{Driver, DriverFailure, Hello};
 use crate::scenario::{Action, ReplyExpectation, Scenario, Step, template};
 use crate::server::observe::ObservationKind;
-use crate::server::{
-    ChatType, Control, FakeServer, Fault, FaultAction, FaultTrigger, ScriptedMessage,
-};
-use crate::wire::{Direction, jid, keyvalue, pb};
+use crate::server::{Control, FakeServer, Fault, FaultAction, FaultTrigger};
+use crate::wire::{Direction, pb};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -234,7 +232,7 @@ impl State<'_> {
             }
             Action::Deliver { message } => {
                 let message = self.fill(message)?;
-                let scripted = scripted_message(&message).map_err(Broken::Expectation)?;
+                let scripted = super::scripted::message(&message).map_err(Broken::Expectation)?;
                 let id = self.control.deliver(scripted).await.map_err(|e| {
                     Broken::Expectation(format!("the server could not deliver: {e}"))
                 })?;
@@ -501,50 +499,6 @@ fn check_reply(
             reply.result.clone().unwrap_or(Value::Null)
         ))),
     }
-}
-
-/// Builds a scripted peer's message from a `deliver` step.
-fn scripted_message(message: &Value) -> Result<ScriptedMessage, String> {
-    let text = |key: &str| {
-        message
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let (chat_type, body_type) = match message
-        .get("chatType")
-        .and_then(Value::as_str)
-        .unwrap_or("singleChat")
-    {
-        "singleChat" => (ChatType::Single, pb::message_body::Type::Chat),
-        "groupChat" => (ChatType::Group, pb::message_body::Type::Groupchat),
-        "chatRoom" => (ChatType::Room, pb::message_body::Type::Chatroom),
-        other => {
-            return Err(format!(
-                "`deliver.chatType` is {other:?}; expected singleChat, groupChat or chatRoom"
-            ));
-        }
-    };
-    let content = super::scripted::content(message)?;
-    let ext = match message.get("ext") {
-        Some(Value::Object(ext)) => keyvalue::encode_object(ext),
-        None => Vec::new(),
-        Some(_) => return Err("`deliver.ext` must be a table".into()),
-    };
-    Ok(ScriptedMessage {
-        from: text("from"),
-        to: text("to"),
-        chat_type,
-        body: pb::MessageBody {
-            r#type: Some(body_type as i32),
-            from: Some(jid::name_only(&text("from"))),
-            to: Some(jid::name_only(&text("to"))),
-            contents: vec![content],
-            ext,
-            ..Default::default()
-        },
-    })
 }
 
 fn url_port(url: &str) -> u16 {

@@ -4,16 +4,105 @@
 //! attachments `img`, `file`, `audio`, `video` as already-uploaded files (`url`, `secret`,
 //! `filename`, `file_length`, `size`, `length`, the fields of the SDK's `body`).
 //!
-//! Pure: a JSON table in, a `Content` out. The rest of the message (`from`, `to`, chat type,
-//! `ext`) is assembled in `execute.rs`.
+//! A scripted peer can also send what the SDK's receipt and recall messages carry (`read`,
+//! `delivery`, `channel`, `recall`: wire notes section 6), including what only a server-side
+//! peer can produce, such as a group read receipt with `msgConfig` and a `groupReadCount`.
+//!
+//! Pure: a `deliver` step's JSON table in, a [`ScriptedMessage`] out. Delivering it is the
+//! server's job (`Control::deliver`).
 
-use crate::wire::keyvalue;
-use crate::wire::pb::message_body::Content;
+use crate::server::{ChatType, ScriptedMessage};
 use crate::wire::pb::message_body::content::{Size, Type};
+use crate::wire::pb::message_body::{Content, MessageConfig, Type as BodyType};
+use crate::wire::{jid, keyvalue, pb};
 use serde_json::Value;
 
+/// The scripted peer's message of a `deliver` step, or what is wrong with the step.
+pub(super) fn message(message: &Value) -> Result<ScriptedMessage, String> {
+    let text = |key: &str| {
+        message
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (chat_type, body_type) = match message
+        .get("chatType")
+        .and_then(Value::as_str)
+        .unwrap_or("singleChat")
+    {
+        "singleChat" => (ChatType::Single, BodyType::Chat),
+        "groupChat" => (ChatType::Group, BodyType::Groupchat),
+        "chatRoom" => (ChatType::Room, BodyType::Chatroom),
+        other => {
+            return Err(format!(
+                "`deliver.chatType` is {other:?}; expected singleChat, groupChat or chatRoom"
+            ));
+        }
+    };
+    let mut ext = match message.get("ext") {
+        Some(Value::Object(ext)) => keyvalue::encode_object(ext),
+        None => Vec::new(),
+        Some(_) => return Err("`deliver.ext` must be a table".into()),
+    };
+    let mut body = pb::MessageBody {
+        r#type: Some(body_type as i32),
+        from: Some(jid::name_only(&text("from"))),
+        to: Some(jid::name_only(&text("to"))),
+        ..Default::default()
+    };
+    let receipt = match text("type").as_str() {
+        "read" => Some(BodyType::ReadAck),
+        "delivery" => Some(BodyType::DeliverAck),
+        "channel" => Some(BodyType::ChannelAck),
+        "recall" => Some(BodyType::Recall),
+        _ => None,
+    };
+    match receipt {
+        Some(kind) => {
+            body.r#type = Some(kind as i32);
+            body.contents = vec![Content::default()];
+            body.ack_message_id = match message.get("ackMessageId") {
+                None => None,
+                Some(id) => Some(
+                    id.as_u64()
+                        .or_else(|| id.as_str().and_then(|s| s.parse().ok()))
+                        .ok_or("`deliver.ackMessageId` must be a server message id")?,
+                ),
+            };
+            if kind != BodyType::ChannelAck && body.ack_message_id.is_none() {
+                return Err(format!(
+                    "`deliver` of type {:?} needs `ackMessageId`",
+                    text("type")
+                ));
+            }
+            if let Some(config) = message.get("msgConfig") {
+                body.msg_config = Some(MessageConfig {
+                    allow_group_ack: config.get("allowGroupAck").and_then(Value::as_bool),
+                });
+            }
+            body.ack_content = message
+                .get("ackContent")
+                .and_then(Value::as_str)
+                .map(String::from);
+            // The server puts a group read receipt's count first in `ext` (wire notes 6).
+            if let Some(count) = message.get("groupReadCount") {
+                ext.insert(0, keyvalue::encode("groupReadCount", count));
+            }
+        }
+        None => body.contents = vec![content(message)?],
+    }
+    body.ext = ext;
+    Ok(ScriptedMessage {
+        from: text("from"),
+        to: text("to"),
+        chat_type,
+        body,
+    })
+}
+
 /// The `Content` for a `deliver` step's `type` and fields, or why not.
-pub(super) fn content(message: &Value) -> Result<Content, String> {
+fn content(message: &Value) -> Result<Content, String> {
     let text = |key: &str| message.get(key).and_then(Value::as_str).map(str::to_string);
     let number = |key: &str| message.get(key).and_then(Value::as_f64);
     let int = |key: &str| number(key).map(|n| n as i32);
@@ -67,7 +156,7 @@ pub(super) fn content(message: &Value) -> Result<Content, String> {
         }
         other => {
             return Err(format!(
-                "`deliver.type` {other:?} is not a message type; use txt, cmd, custom, loc, img, file, audio or video"
+                "`deliver.type` {other:?} is not a message type; use txt, cmd, custom, loc, img, file, audio, video, or a receipt: read, delivery, channel, recall"
             ));
         }
     };
@@ -102,5 +191,25 @@ mod tests {
                 .contains("txt, cmd")
         );
         assert!(content(&json!({"type": "custom", "customExts": 3})).is_err());
+    }
+
+    #[test]
+    fn receipts_carry_the_acked_id_and_the_group_read_count() {
+        let m = message(&json!({
+            "from": "bob", "to": "g1", "chatType": "groupChat", "type": "read",
+            "ackMessageId": "900000000000000002", "msgConfig": {"allowGroupAck": true},
+            "ackContent": "seen", "groupReadCount": {"read": 1}
+        }))
+        .unwrap();
+        assert_eq!(m.chat_type, ChatType::Group);
+        assert_eq!(m.body.r#type, Some(BodyType::ReadAck as i32));
+        assert_eq!(m.body.ack_message_id, Some(900_000_000_000_000_002));
+        assert_eq!(
+            keyvalue::decode(&m.body.ext[0]).unwrap(),
+            Some(json!({"read": 1}))
+        );
+        assert_eq!(m.body.contents, vec![Content::default()]);
+        let err = message(&json!({"from": "bob", "to": "alice", "type": "recall"})).unwrap_err();
+        assert!(err.contains("ackMessageId"), "{err}");
     }
 }
