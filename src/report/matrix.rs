@@ -4,11 +4,14 @@
 //!
 //! Fed by a finished [`Matrix`]; never recomputes a verdict.
 
-use crate::runner::Verdict;
 use crate::runner::matrix::Matrix;
+use crate::runner::{Summary, Verdict};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
+
+/// One count of a column's summary.
+type Count = fn(&Summary) -> usize;
 
 /// A verdict as it stands in a table cell.
 fn short(verdict: Verdict) -> &'static str {
@@ -47,10 +50,11 @@ pub fn table(matrix: &Matrix) -> String {
         .unwrap_or(8);
     let mut out = String::new();
     let line = |out: &mut String, label: &str, cells: Vec<String>| {
-        let _ = write!(out, "{label:<first$}");
+        let mut text = format!("{label:<first$}");
         for (cell, w) in cells.iter().zip(&widths) {
-            let _ = write!(out, "  {cell:<w$}");
+            let _ = write!(text, "  {cell:<w$}");
         }
+        out.push_str(text.trim_end());
         out.push('\n');
     };
     line(
@@ -79,7 +83,7 @@ pub fn table(matrix: &Matrix) -> String {
         &"-".repeat(first),
         widths.iter().map(|w| "-".repeat(*w)).collect(),
     );
-    let counts: [(&str, fn(&crate::runner::Summary) -> usize); 6] = [
+    let counts: [(&str, Count); 6] = [
         ("pass", |s| s.passed),
         ("xfail", |s| s.xfail),
         ("unsupported", |s| s.unsupported),
@@ -150,7 +154,6 @@ pub fn write_json(path: &Path, matrix: &Matrix) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::Summary;
     use crate::runner::matrix::{Cell, ColumnInfo, Row};
 
     fn cell(verdict: Verdict, reason: Option<&str>) -> Cell {
@@ -201,23 +204,23 @@ mod tests {
     fn the_table_has_a_row_per_scenario_counts_and_the_differences_with_reasons() {
         let text = table(&matrix());
         insta::assert_snapshot!(text, @r"
-        scenario      reference  websdk4             
+        scenario      reference  websdk4
                                  easemob-websdk 4.21.1
         ------------  ---------  ---------------------
-        errors/muted  PASS       XFAIL               
-        login/ok      PASS       PASS                
+        errors/muted  PASS       XFAIL
+        login/ok      PASS       PASS
         ------------  ---------  ---------------------
-        pass          2          1                   
-        xfail         0          1                   
-        unsupported   0          0                   
-        fail          0          0                   
-        xpass         0          0                   
-        error         0          0                   
+        pass          2          1
+        xfail         0          1
+        unsupported   0          0
+        fail          0          0
+        xpass         0          0
+        error         0          0
 
         where the clients differ:
           errors/muted
             websdk4               XFAIL no onMutedMessage in 4.x
-        ");
+");
     }
 
     #[test]

@@ -109,6 +109,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_4x_generations_have_snapshot_sets_of_their_own() {
+        let base = Path::new("snapshots");
+        assert_eq!(folder_for(base, "imspec reference client", "3.6.3"), base);
+        assert_eq!(folder_for(base, "easemob-websdk", "3.6.3"), base);
+        assert_eq!(
+            folder_for(base, "easemob-websdk", "4.21.1"),
+            base.join("easemob-websdk-4")
+        );
+        assert_eq!(
+            folder_for(base, "agora-chat", "1.4.0"),
+            base.join("agora-chat-1")
+        );
+        assert_eq!(folder_for(base, "my-sdk", "4.0.0"), base);
+    }
+
+    #[test]
     fn written_snapshots_read_back_with_insta_and_match() {
         let dir = tempfile::tempdir().unwrap();
         let path = path_for(dir.path(), "login/ok");

@@ -440,6 +440,23 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn the_4x_provision_trace_ids_and_resources_are_normalised() {
+        let mut n = Normaliser::new(4000);
+        let v = n.value(
+            json!({"auth": "$t$TOK", "traceId": "7531448223555129344", "sessionId": "1795637184033:",
+                   "authToken": "{\"token\":\"$t$TOK\"}", "resource": "webim_web_1795637184033",
+                   "elapse": 23, "from": "org#app_carol@easemob.com/webim_web_1795637394550"}),
+            None,
+        );
+        assert_eq!(
+            v,
+            json!({"auth": "$t$<token-1>", "traceId": "<trace>", "sessionId": "<ms>:",
+                   "authToken": "{\"token\":\"$t$<token-1>\"}", "resource": "webim_web_<ms>",
+                   "elapse": "<client-time>", "from": "org#app_carol@easemob.com/webim_web_<ms>"})
+        );
+    }
+
+    #[test]
     fn same_values_get_same_placeholders_in_order_of_appearance() {
         let mut n = Normaliser::new(4000);
         let v = n.value(

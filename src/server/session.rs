@@ -13,7 +13,8 @@ use crate::wire::frame::{decode_payload, server_msync};
 use crate::wire::jid;
 use crate::wire::pb::{
     self, CommNotice, CommSyncDl, CommSyncUl, CommUnreadDl, Jid, Meta, Provision, Status,
-    m_sync::Command, meta::NameSpace, status::ErrorCode,
+    m_sync::Command, meta::NameSpace, provision::CompressDirection, provision::CompressType,
+    status::ErrorCode,
 };
 use prost::Message as _;
 
@@ -57,12 +58,19 @@ pub(crate) struct Session {
     user: Option<String>,
     /// The full JID of the accepted login (with `clientResource`), `None` until then.
     jid: Option<Jid>,
+    /// Whether LZ4 uplink compression was negotiated at PROVISION.
+    lz4_uplink: bool,
 }
 
 impl Session {
     /// The user the connection's PROVISION named, if any (for the recorder).
     pub(crate) fn user(&self) -> Option<&str> {
         self.user.as_deref()
+    }
+
+    /// Whether the frames after the PROVISION answer come LZ4-compressed (4.x, negotiated).
+    pub(crate) fn lz4_uplink(&self) -> bool {
+        self.lz4_uplink
     }
 
     /// The user the connection is logged in as (PROVISION accepted), if any (for routing).
@@ -138,12 +146,23 @@ impl Session {
             client_resource: provision.resource.clone().or(guid.client_resource),
         });
         let mut reply = provision_reply(status, provision.resource);
+        let lz4 = CompressType::CompressLz4 as i32;
+        self.lz4_uplink = world.spec().lz4 && provision.protocol_compress_type.contains(&lz4);
         if provision.session_id.is_some() {
-            // 4.x: the session id comes back (wire notes 4.x, section 4, step 3).
+            // 4.x: the session id comes back (wire notes 4.x, section 4, step 3), and LZ4 uplink
+            // compression is accepted when the world allows it (section 2, "Compression").
             let echoed = Provision {
                 status: Some(ok()),
                 resource: self.jid.as_ref().and_then(|j| j.client_resource.clone()),
                 session_id: provision.session_id,
+                protocol_compress_type: if self.lz4_uplink {
+                    vec![lz4]
+                } else {
+                    Vec::new()
+                },
+                protocol_compress_direction: self
+                    .lz4_uplink
+                    .then_some(CompressDirection::OnlyUp as i32),
                 ..Default::default()
             };
             reply = server_msync(Command::Provision, &echoed);
