@@ -163,7 +163,7 @@ function mainThread(params) {
       reply(req.id, false, { type: 'driver-error', message: 'cannot load the SDK bundle: ' + info.error });
       return;
     }
-    reply(req.id, true, { driver: params.name, sdk: params.pkg, sdkVersion: info.version, ops: OPS });
+    reply(req.id, true, { driver: params.name, sdk: info.name || params.pkg, sdkVersion: info.version, ops: OPS });
   }
 
   // Loads the bundle in a throw-away worker (same polyfills) and reads its own version string.
@@ -270,7 +270,7 @@ function workerThread(params) {
     return;
   }
   if (probe) {
-    parentPort.postMessage({ kind: 'probe', version: sdkVersion(W, require, bundle || params.pkg) });
+    parentPort.postMessage({ kind: 'probe', version: sdkVersion(W, require, bundle || params.pkg), name: packageName(require, bundle || params.pkg) });
     return;
   }
 
@@ -527,6 +527,19 @@ function loadSdk(require, target) {
     throw new Error(`${target} does not export {connection, message} (keys: ${Object.keys(W || {}).join(',')})`);
   }
   return W;
+}
+
+// The npm name of the package the bundle belongs to (package.json above it), so that hello names
+// the SDK actually loaded (IMSPEC_WEBSDK may point at another 4.x build); null when there is none.
+function packageName(require, target) {
+  try {
+    let dir = path.dirname(require.resolve(target));
+    for (let i = 0; i < 4; i++, dir = path.dirname(dir)) {
+      const p = path.join(dir, 'package.json');
+      if (fs.existsSync(p)) { const j = JSON.parse(fs.readFileSync(p, 'utf8')); if (j.name) return j.name; }
+    }
+  } catch { /* fall through */ }
+  return null;
 }
 
 // The bundle's own version string: the version a fresh connection announces (Provision.version),
