@@ -63,6 +63,9 @@ enum Command {
         "2 the harness could not run (bad flags, broken scenario or expected-failures file, driver that will not start)."
     ))]
     Run(RunArgs),
+    /// Run the suite against the reference client and each named client; print scenario ×
+    /// client verdicts.
+    Matrix(MatrixArgs),
     /// List scenarios with their purpose and the guide line they check.
     #[command(
         after_help = "Examples:\n  imspec list\n  imspec list --filter 'messages/*'\n  imspec list --shard 1/2      # what the first of two CI machines runs"
@@ -229,6 +232,31 @@ struct SelftestArgs {
     html: Option<PathBuf>,
 }
 
+#[derive(clap::Args)]
+struct MatrixArgs {
+    /// A client column, `NAME=COMMAND` (repeatable, in order; the reference client is always
+    /// the first column). Its expected failures are `expected-failures.txt` beside the driver.
+    #[arg(long = "client", value_name = "NAME=CMD")]
+    clients: Vec<String>,
+    #[command(flatten)]
+    selection: Selection,
+    /// Snapshots folder [default: `snapshots` beside the scenarios folder].
+    #[arg(long)]
+    snapshots: Option<PathBuf>,
+    /// Write the matrix as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write the matrix as a self-contained HTML page here.
+    #[arg(long, value_name = "PATH")]
+    html: Option<PathBuf>,
+    /// Scenarios run at once within a column [default: the number of cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Default deadline of each step, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    step_timeout_ms: u64,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -265,6 +293,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Run(args) => run(args).await,
         Command::List { selection } => list(&selection),
         Command::Selftest(args) => selftest(args).await,
+        Command::Matrix(args) => matrix(args).await,
         Command::Serve {
             port,
             users,
@@ -508,6 +537,88 @@ async fn selftest(args: SelftestArgs) -> Result<u8> {
         EXIT_OK
     } else {
         EXIT_FAILED
+    })
+}
+
+async fn matrix(args: MatrixArgs) -> Result<u8> {
+    use imspec::report::matrix as report;
+    use imspec::runner::matrix::{Column, MatrixEvent, run_matrix};
+    let scenarios = args.selection.select()?;
+    let mut columns = vec![Column {
+        name: "reference".to_string(),
+        client: reference_client(None)?,
+        expected: ExpectedFailures::default(),
+    }];
+    for spec in &args.clients {
+        let Some((name, command)) = spec
+            .split_once('=')
+            .filter(|(n, c)| !n.is_empty() && !c.is_empty())
+        else {
+            anyhow::bail!("--client {spec:?} is not NAME=COMMAND");
+        };
+        if columns.iter().any(|c| c.name == name) {
+            anyhow::bail!("--client {name:?} is named twice");
+        }
+        let expected = match beside_driver(Some(command)) {
+            Some(path) => ExpectedFailures::load(&path)?,
+            None => ExpectedFailures::default(),
+        };
+        columns.push(Column {
+            name: name.to_string(),
+            client: ClientSpec {
+                command: command.to_string(),
+                env: Vec::new(),
+                label: command.to_string(),
+            },
+            expected,
+        });
+    }
+    let base = RunConfig {
+        client: columns[0].client.clone(),
+        step_timeout: Duration::from_millis(args.step_timeout_ms),
+        snapshots: args.selection.snapshots(&args.snapshots),
+        update_snapshots: false,
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+        expected: ExpectedFailures::default(),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let progress = tokio::spawn(async move {
+        let (mut done, mut total) = (0, 0);
+        while let Some(event) = rx.recv().await {
+            match event {
+                MatrixEvent::ColumnStarted { name, total: t } => {
+                    (done, total) = (0, t);
+                    eprintln!("matrix: {name}: {t} scenarios");
+                }
+                MatrixEvent::Finished { column, run } => {
+                    done += 1;
+                    if run.verdict.fails_run() {
+                        eprintln!(
+                            "matrix: {column}: {} {} ({done}/{total})",
+                            run.verdict.label(),
+                            run.id
+                        );
+                    }
+                }
+            }
+        }
+    });
+    let result = run_matrix(scenarios, &base, columns, tx).await;
+    let _ = progress.await;
+    print!("{}", report::table(&result));
+    if let Some(path) = &args.json {
+        report::write_json(path, &result)
+            .with_context(|| format!("cannot write the JSON matrix to {}", path.display()))?;
+    }
+    if let Some(path) = &args.html {
+        html::write_version_matrix(path, &result)?;
+    }
+    Ok(if result.has_errors() {
+        EXIT_HARNESS
+    } else if result.fails() {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
     })
 }
 

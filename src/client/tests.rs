@@ -226,6 +226,7 @@ fn incoming_meta(body: pb::MessageBody) -> Meta {
         ns: Some(1),
         payload: Some(body.encode_to_vec()),
         routetype: None,
+        ..Default::default()
     }
 }
 

@@ -294,6 +294,60 @@ pub fn write_selftest(path: &Path, matrix: &KillMatrix) -> Result<(), ReportErro
     write_file("HTML", path, &selftest(matrix))
 }
 
+/// The version matrix of `imspec matrix` as one self-contained page: the columns' counts, then
+/// one row per scenario with each client's verdict (and the listed reason or the failure as the
+/// cell's title); rows whose verdicts differ are marked.
+pub fn version_matrix(matrix: &crate::runner::matrix::Matrix) -> String {
+    let body = html! {
+        h1 { "imspec matrix: scenario × client" }
+        table.summary {
+            thead { tr { th { "client" } th { "SDK" } th { "pass" } th { "fail" } th { "xfail" } th { "xpass" } th { "unsupported" } th { "errors" } } }
+            tbody {
+                @for c in &matrix.columns {
+                    tr {
+                        td { (c.name) }
+                        td { (c.sdk.as_deref().unwrap_or("")) " " (c.sdk_version.as_deref().unwrap_or("")) }
+                        td { (c.summary.passed) } td { (c.summary.failed) } td { (c.summary.xfail) }
+                        td { (c.summary.xpass) } td { (c.summary.unsupported) } td { (c.summary.errors) }
+                    }
+                }
+            }
+        }
+        (filter_box())
+        table.matrix {
+            thead {
+                tr {
+                    th { "scenario" }
+                    @for c in &matrix.columns { th.switch { (c.name) } }
+                }
+            }
+            tbody {
+                @for row in &matrix.rows {
+                    @let differs = row.cells.iter().any(|c| c.verdict != row.cells[0].verdict);
+                    tr.scenario.declared[differs] data-id=(row.id) title=(row.purpose) {
+                        td { (row.id) }
+                        @for cell in &row.cells {
+                            td.verdict.(verdict_class(cell.verdict))
+                                title=[cell.reason.as_deref().or(cell.failure.as_deref())] {
+                                (cell.verdict.label())
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page("imspec matrix", body)
+}
+
+/// Writes the version matrix page to `path`.
+pub fn write_version_matrix(
+    path: &Path,
+    matrix: &crate::runner::matrix::Matrix,
+) -> Result<(), ReportError> {
+    write_file("HTML", path, &version_matrix(matrix))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

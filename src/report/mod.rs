@@ -9,6 +9,7 @@
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod matrix;
 pub mod terminal;
 
 use crate::runner::{RunEvent, ScenarioRun};

@@ -106,7 +106,11 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
         Some(f) if f.unsupported => Outcome::Unsupported(f.message),
         Some(f) => Outcome::Fail(f),
         None => {
-            let path = snapshot::path_for(&config.snapshots, &scenario.id);
+            let folder = run.hello.as_ref().map_or_else(
+                || config.snapshots.clone(),
+                |h| snapshot::folder_for(&config.snapshots, &h.sdk, &h.sdk_version),
+            );
+            let path = snapshot::path_for(&folder, &scenario.id);
             let source = scenario.path.display().to_string();
             match snapshot::check(&path, &source, &text, config.update_snapshots) {
                 SnapshotOutcome::Matches => Outcome::Pass,

@@ -7,6 +7,7 @@
 mod execute;
 pub mod expected;
 pub mod matching;
+pub mod matrix;
 mod scripted;
 pub mod selftest;
 pub mod sequence;

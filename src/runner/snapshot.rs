@@ -21,6 +21,27 @@ pub enum SnapshotOutcome {
     Unreadable(String),
 }
 
+/// The wire generations that have a snapshot set of their own: `(sdk, major version, folder)`.
+/// The SDK's `hello` (`sdk`, `sdkVersion`) picks the set; everything else (the reference client,
+/// `easemob-websdk` 3.x, any other driver) uses the snapshots folder itself, the 3.x set the guide
+/// was written for. The 4.x generation speaks another bootstrap (raw WebSocket, no SockJS `/info`,
+/// a PROVISION with `authToken`/`sessionId`, `traceId` on every frame, LOGOUT), and agora-chat 1.x
+/// differs from easemob 4.x on the wire (no `traceId`, LZ4 or LOGOUT), so each has its own set.
+pub const GENERATIONS: &[(&str, &str, &str)] = &[
+    ("easemob-websdk", "4", "easemob-websdk-4"),
+    ("agora-chat", "1", "agora-chat-1"),
+];
+
+/// The folder of the snapshot set for a client that said `sdk` / `sdk_version` in `hello`:
+/// `base` itself or `base/<generation>` (see [`GENERATIONS`]).
+pub fn folder_for(base: &Path, sdk: &str, sdk_version: &str) -> PathBuf {
+    let major = sdk_version.split('.').next().unwrap_or_default();
+    GENERATIONS
+        .iter()
+        .find(|(name, m, _)| *name == sdk && *m == major)
+        .map_or_else(|| base.to_path_buf(), |(_, _, folder)| base.join(folder))
+}
+
 /// The snapshot path of a scenario id.
 pub fn path_for(folder: &Path, id: &str) -> PathBuf {
     folder.join(format!("{}.snap", id.replace('/', "__")))
@@ -86,6 +107,22 @@ fn write(path: &Path, source: &str, transcript: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_4x_generations_have_snapshot_sets_of_their_own() {
+        let base = Path::new("snapshots");
+        assert_eq!(folder_for(base, "imspec reference client", "3.6.3"), base);
+        assert_eq!(folder_for(base, "easemob-websdk", "3.6.3"), base);
+        assert_eq!(
+            folder_for(base, "easemob-websdk", "4.21.1"),
+            base.join("easemob-websdk-4")
+        );
+        assert_eq!(
+            folder_for(base, "agora-chat", "1.4.0"),
+            base.join("agora-chat-1")
+        );
+        assert_eq!(folder_for(base, "my-sdk", "4.0.0"), base);
+    }
 
     #[test]
     fn written_snapshots_read_back_with_insta_and_match() {

@@ -271,6 +271,10 @@ enum Kind {
     Resource,
     /// The client's wall clock: masked.
     ClientTime,
+    /// 4.x `MSync.traceId`, a snowflake id on every frame: masked.
+    Trace,
+    /// 4.x `Provision.authToken`, JSON text holding the token: normalised inside.
+    AuthToken,
 }
 
 /// Replaces run-specific values by stable placeholders.
@@ -300,10 +304,13 @@ impl Normaliser {
             "id" | "metaId" | "serverId" | "nextKey" | "key" | "ackMessageId" | "mid"
             | "localId" | "serverMsgId" | "msgId" => Kind::Id,
             "timestamp" | "time" | "created" | "modified" => Kind::Time,
-            "clientResource" | "resource" | "deviceUuid" => Kind::Resource,
+            "clientResource" | "resource" | "deviceUuid" | "sessionId" => Kind::Resource,
             "access_token" | "token" | "auth" | "accessToken" => Kind::Token,
             "uuid" => Kind::Uuid,
-            "timeStamp" => Kind::ClientTime,
+            // `elapse`: the 4.x SDK's own measure of an HTTP request's duration.
+            "timeStamp" | "elapse" => Kind::ClientTime,
+            "traceId" => Kind::Trace,
+            "authToken" => Kind::AuthToken,
             _ => return None,
         })
     }
@@ -315,6 +322,13 @@ impl Normaliser {
             Kind::Token => "token",
             Kind::Uuid => "uuid",
             Kind::ClientTime => return CLIENT_TIME.to_string(),
+            Kind::Trace => return "<trace>".to_string(),
+            Kind::AuthToken => {
+                return match serde_json::from_str::<Value>(raw) {
+                    Ok(inner) => self.value(inner, None).to_string(),
+                    Err(_) => raw.to_string(),
+                };
+            }
             Kind::Resource => return mask_digits(raw),
         };
         let next = self.counts.get(&kind).copied().unwrap_or(0) + 1;
@@ -385,12 +399,16 @@ impl Normaliser {
     }
 }
 
-/// Every `webim_<digits>` inside a longer text masked as [`mask_digits`] masks a resource.
+/// Every `webim_<digits>` (3.x) or `webim_web_<digits>` (4.x) inside a longer text masked as
+/// [`mask_digits`] masks a resource.
 fn mask_resources(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(at) = rest.find("webim_") {
-        let (before, after) = rest.split_at(at + "webim_".len());
+        let (mut before, mut after) = rest.split_at(at + "webim_".len());
+        if after.starts_with("web_") {
+            (before, after) = rest.split_at(at + "webim_web_".len());
+        }
         out.push_str(before);
         let digits = after.chars().take_while(char::is_ascii_digit).count();
         out.push_str(&mask_digits(&after[..digits]));
@@ -420,6 +438,23 @@ fn mask_digits(raw: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_4x_provision_trace_ids_and_resources_are_normalised() {
+        let mut n = Normaliser::new(4000);
+        let v = n.value(
+            json!({"auth": "$t$TOK", "traceId": "7531448223555129344", "sessionId": "1795637184033:",
+                   "authToken": "{\"token\":\"$t$TOK\"}", "resource": "webim_web_1795637184033",
+                   "elapse": 23, "from": "org#app_carol@easemob.com/webim_web_1795637394550"}),
+            None,
+        );
+        assert_eq!(
+            v,
+            json!({"auth": "$t$<token-1>", "traceId": "<trace>", "sessionId": "<ms>:",
+                   "authToken": "{\"token\":\"$t$<token-1>\"}", "resource": "webim_web_<ms>",
+                   "elapse": "<client-time>", "from": "org#app_carol@easemob.com/webim_web_<ms>"})
+        );
+    }
 
     #[test]
     fn same_values_get_same_placeholders_in_order_of_appearance() {

@@ -93,6 +93,8 @@ struct WorldModel {
     recall_window_s: Option<u64>,
     recall_enabled: Option<bool>,
     roaming_page_size: Option<usize>,
+    #[serde(default)]
+    lz4: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -198,6 +200,7 @@ impl WorldModel {
             roaming_page_size: self
                 .roaming_page_size
                 .unwrap_or(crate::server::DEFAULT_ROAMING_PAGE_SIZE),
+            lz4: self.lz4,
         })
     }
 }

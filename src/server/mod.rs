@@ -68,6 +68,9 @@ pub struct WorldSpec {
     pub recall_enabled: bool,
     /// How many messages one message-roaming answer holds at most.
     pub roaming_page_size: usize,
+    /// Whether the server accepts the LZ4 uplink compression a 4.x client offers at PROVISION
+    /// (it then answers `protocolCompressType: [COMPRESS_LZ4]`, direction ONLY_UP).
+    pub lz4: bool,
 }
 
 /// The roaming page size when the world does not set one.
@@ -88,6 +91,7 @@ impl Default for WorldSpec {
             recall_window_ms: DEFAULT_RECALL_WINDOW_MS,
             recall_enabled: true,
             roaming_page_size: DEFAULT_ROAMING_PAGE_SIZE,
+            lz4: false,
         }
     }
 }
@@ -364,6 +368,7 @@ impl Control {
                 ns: Some(NameSpace::Chat as i32),
                 payload: Some(msg.body.encode_to_vec()),
                 routetype: None,
+                ..Default::default()
             };
             session::remember(&mut world, &msg.from, &destination, &meta, &msg.body, now);
             (

@@ -13,7 +13,8 @@ use crate::wire::frame::{decode_payload, server_msync};
 use crate::wire::jid;
 use crate::wire::pb::{
     self, CommNotice, CommSyncDl, CommSyncUl, CommUnreadDl, Jid, Meta, Provision, Status,
-    m_sync::Command, meta::NameSpace, status::ErrorCode,
+    m_sync::Command, meta::NameSpace, provision::CompressDirection, provision::CompressType,
+    status::ErrorCode,
 };
 use prost::Message as _;
 
@@ -57,12 +58,19 @@ pub(crate) struct Session {
     user: Option<String>,
     /// The full JID of the accepted login (with `clientResource`), `None` until then.
     jid: Option<Jid>,
+    /// Whether LZ4 uplink compression was negotiated at PROVISION.
+    lz4_uplink: bool,
 }
 
 impl Session {
     /// The user the connection's PROVISION named, if any (for the recorder).
     pub(crate) fn user(&self) -> Option<&str> {
         self.user.as_deref()
+    }
+
+    /// Whether the frames after the PROVISION answer come LZ4-compressed (4.x, negotiated).
+    pub(crate) fn lz4_uplink(&self) -> bool {
+        self.lz4_uplink
     }
 
     /// The user the connection is logged in as (PROVISION accepted), if any (for routing).
@@ -90,6 +98,8 @@ impl Session {
             Ok(Command::Unread) => self.unread(now, world),
             Ok(Command::Sync) => self.sync(msync, now, world),
             Ok(Command::Notice) => vec![Effect::Bad("NOTICE is a downlink command".into())],
+            // 4.x `close()`: the client closes the socket right after it; nothing to answer.
+            Ok(Command::Logout) => Vec::new(),
             Err(_) => vec![Effect::Bad(format!("unknown MSync command {command}"))],
         }
     }
@@ -104,11 +114,18 @@ impl Session {
             return fault(action, |status| provision_reply(status, None));
         }
         let name = self.user.clone().unwrap_or_default();
+        // 3.x: `MSync.auth` and `Provision.auth`; 4.x: `MSync.auth` and `Provision.authToken`
+        // (`{"token":"$t$…"}`, no `Provision.auth`).
+        let auth_token = provision
+            .auth_token
+            .as_deref()
+            .and_then(token_in_auth_token);
         let auth = msync
             .auth
             .as_deref()
             .filter(|a| !a.is_empty())
             .or(provision.auth.as_deref())
+            .or(auth_token.as_deref())
             .unwrap_or("");
         let token = auth.strip_prefix("$t$").unwrap_or(auth);
         let status = match world.token_owner(token) {
@@ -128,7 +145,29 @@ impl Session {
             domain: guid.domain.or_else(|| Some(jid::USER_DOMAIN.to_string())),
             client_resource: provision.resource.clone().or(guid.client_resource),
         });
-        vec![Effect::Reply(provision_reply(status, provision.resource))]
+        let mut reply = provision_reply(status, provision.resource);
+        let lz4 = CompressType::CompressLz4 as i32;
+        self.lz4_uplink = world.spec().lz4 && provision.protocol_compress_type.contains(&lz4);
+        if provision.session_id.is_some() {
+            // 4.x: the session id comes back (wire notes 4.x, section 4, step 3), and LZ4 uplink
+            // compression is accepted when the world allows it (section 2, "Compression").
+            let echoed = Provision {
+                status: Some(ok()),
+                resource: self.jid.as_ref().and_then(|j| j.client_resource.clone()),
+                session_id: provision.session_id,
+                protocol_compress_type: if self.lz4_uplink {
+                    vec![lz4]
+                } else {
+                    Vec::new()
+                },
+                protocol_compress_direction: self
+                    .lz4_uplink
+                    .then_some(CompressDirection::OnlyUp as i32),
+                ..Default::default()
+            };
+            reply = server_msync(Command::Provision, &echoed);
+        }
+        vec![Effect::Reply(reply)]
     }
 
     fn unread(&mut self, now: u64, world: &mut World) -> Vec<Effect> {
@@ -279,6 +318,7 @@ impl Session {
             ns: Some(NameSpace::Chat as i32),
             payload: meta.payload,
             routetype: None,
+            ..Default::default()
         };
         remember(world, &user, &destination, &stored, &body, now);
         let mut effects = vec![ack(ok())];
@@ -363,6 +403,7 @@ pub(crate) fn admin_statistic(
         ns: Some(NameSpace::Statistic as i32),
         payload: Some(body.encode_to_vec()),
         routetype: None,
+        ..Default::default()
     };
     world.push(user, queue.clone(), meta);
     Effect::Notify {
@@ -415,6 +456,12 @@ fn provision_reply(status: Status, resource: Option<String>) -> pb::MSync {
         ..Default::default()
     };
     server_msync(Command::Provision, &provision)
+}
+
+/// The token inside a 4.x `Provision.authToken` (`{"token":"$t$TOK"}`), if it is that JSON.
+fn token_in_auth_token(json: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    value.get("token")?.as_str().map(str::to_string)
 }
 
 fn sync_reply(dl: CommSyncDl) -> Effect {

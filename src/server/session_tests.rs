@@ -571,3 +571,6 @@ fn kicks_queue_a_statistic_meta_from_admin() {
 
 #[path = "session_recall_tests.rs"]
 mod recall;
+
+#[path = "session_4x_tests.rs"]
+mod generation_4x;

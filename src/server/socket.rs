@@ -12,6 +12,7 @@ use super::Shared;
 use super::observe::{FrameRecord, ObservationKind, Transport, TransportEvent, TransportWhat};
 use super::session::{Effect, Session};
 use crate::wire::frame::{self, BASE64};
+use crate::wire::lz4::Lz4Uplink;
 use crate::wire::sockjs::{self, ServerFrame};
 use crate::wire::{Direction, canonical, pb};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -189,6 +190,7 @@ async fn run(shared: Arc<Shared>, socket: WebSocket, transport: Transport) {
         transport,
         tx,
         session: Session::default(),
+        lz4: Lz4Uplink::default(),
     };
     let mut shutdown = shared.shutdown.clone();
     let mut writer_done = false;
@@ -235,6 +237,8 @@ struct Reader {
     transport: Transport,
     tx: mpsc::UnboundedSender<Out>,
     session: Session,
+    /// The LZ4 history of this connection's uplink, once the session negotiated compression.
+    lz4: Lz4Uplink,
 }
 
 impl Reader {
@@ -281,6 +285,18 @@ impl Reader {
     /// Handles one msync frame (`text` is how it arrived, for the record of a bad one); `false`
     /// when the connection is over.
     async fn on_frame(&mut self, bytes: Vec<u8>, text: &str) -> bool {
+        // 4.x LZ4 uplink: recorded and handled as the frame it decompresses to.
+        let bytes = if self.session.lz4_uplink() {
+            match self.lz4.decode(&bytes) {
+                Ok(plain) => plain,
+                Err(e) => {
+                    self.bad(e.to_string(), text);
+                    return true;
+                }
+            }
+        } else {
+            bytes
+        };
         let msync = match frame::decode_msync(&bytes) {
             Ok(msync) => msync,
             Err(e) => {

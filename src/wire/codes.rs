@@ -1,7 +1,8 @@
 //! The numbers the 3.x SDK hands to `fail(e)` / `onError(e)` as `e.type`, as an open newtype so
 //! that an unknown code survives a round trip (the h2 `Reason` pattern).
 //!
-//! Source: the SDK's `statusCode` table (module 7 of the 3.6.3 bundle; wire notes section 7).
+//! Source: the SDK's `statusCode` table (module 7 of the 3.6.3 bundle; wire notes section 7), and
+//! for the codes the 4.x generation added, the 4.x wire notes (`websdk-4.x-and-agora-chat.md`).
 
 use std::fmt;
 
@@ -52,6 +53,35 @@ impl SdkErrorType {
     pub const WEBIM_LOAD_MSG_ERROR: Self = Self(604);
     /// GROUP_NOT_EXIST.
     pub const GROUP_NOT_EXIST: Self = Self(605);
+
+    // Added by the 4.x generation (easemob-websdk 4.x, agora-chat 1.x; wire notes 4.x, sections 1
+    // and 4), beside the 3.x codes above, which 4.x keeps for the same send failures.
+
+    /// 4.x: a non-OK PROVISION status without a more specific mapping (3.x: 40).
+    pub const V4_PROVISION_FAILED: Self = Self(2);
+    /// 4.x WEBIM_CONNCTION_TOKEN_NOT_ASSIGN_ERROR: PROVISION FAIL "Sorry, token or password does
+    /// not match login info".
+    pub const V4_TOKEN_MISMATCH: Self = Self(28);
+    /// 4.x WEBIM_TOKEN_EXPIRED: PROVISION FAIL "Sorry, token expired".
+    pub const V4_TOKEN_EXPIRED: Self = Self(56);
+    /// 4.x WEBIM_UPLOADFILE_ERROR: an attachment upload failed (the send rejects with it).
+    pub const V4_UPLOADFILE_ERROR: Self = Self(101);
+    /// 4.x MESSAGE_SEND_USER_MUTED (Status.errorCode 7 "user is mute").
+    pub const V4_USER_MUTED_TEXT: Self = Self(219);
+    /// 4.x USER_NOT_FRIEND: reason `nonroster`.
+    pub const V4_USER_NOT_FRIEND: Self = Self(221);
+    /// 4.x MESSAGE_CURRENT_USER_MUTED: Status.errorCode USER_MUTED (3.x: `onMutedMessage`).
+    pub const V4_MUTED: Self = Self(507);
+    /// 4.x MESSAGE_MODERATION_BLOCKED: a reason containing `moderation`.
+    pub const V4_MODERATION_BLOCKED: Self = Self(508);
+    /// 4.x MESSAGE_CURRENT_LIMITING: "traffic limit".
+    pub const V4_TRAFFIC_LIMIT: Self = Self(509);
+    /// 4.x MESSAGE_SIZE_LIMIT: "Sorry, data is too large".
+    pub const V4_SIZE_LIMIT: Self = Self(511);
+    /// 4.x MESSAGE_SEND_TIMEOUT: no server ack within 15 s (the SDK then reconnects).
+    pub const V4_SEND_TIMEOUT: Self = Self(512);
+    /// 4.x GROUP_IS_DISABLED: reason `group is disabled`.
+    pub const V4_GROUP_DISABLED: Self = Self(608);
 }
 
 impl fmt::Display for SdkErrorType {

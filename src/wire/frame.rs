@@ -58,6 +58,7 @@ pub fn msync_payload_type(command: i32, direction: Direction) -> Option<&'static
         (Command::Unread, Direction::ServerToClient) => Some("easemob.pb.CommUnreadDL"),
         (Command::Notice, _) => Some("easemob.pb.CommNotice"),
         (Command::Provision, _) => Some("easemob.pb.Provision"),
+        (Command::Logout, _) => Some("easemob.pb.Logout"),
     }
 }
 
@@ -70,6 +71,8 @@ pub fn meta_payload_type(ns: i32) -> Option<&'static str> {
         NameSpace::Muc => "easemob.pb.MUCBody",
         NameSpace::Roster => "easemob.pb.RosterBody",
         NameSpace::Conference => "easemob.pb.ConferenceBody",
+        // 4.x namespaces (edits, queries) carry no payload type of their own in the schema.
+        NameSpace::Notify | NameSpace::Query => return None,
     })
 }
 

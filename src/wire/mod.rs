@@ -10,6 +10,7 @@ pub mod codes;
 pub mod frame;
 pub mod jid;
 pub mod keyvalue;
+pub mod lz4;
 pub mod sockjs;
 
 /// The prost types generated from `proto/msync.proto` (package `easemob.pb`).

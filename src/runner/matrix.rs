@@ -1,0 +1,238 @@
+//! The version matrix: the same scenarios run against several clients, one after the other (the
+//! reference client always first), each with its own expected-failures list, giving one verdict
+//! per scenario and client, so a vendor sees at a glance what changed between SDK generations.
+//!
+//! Owns running the columns and shaping the result ([`Matrix`]); it never prints (the tables
+//! are `report::matrix`'s) and reuses [`run_all`] for each column, so a cell's verdict is exactly
+//! the verdict `imspec run` gives for that client.
+
+use super::expected::ExpectedFailures;
+use super::{ClientSpec, RunConfig, RunEvent, ScenarioRun, Summary, Verdict, run_all};
+use crate::scenario::Scenario;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+/// One client of the matrix: a column.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Its short name (the `NAME` of `--client NAME=CMD`).
+    pub name: String,
+    /// How to start its driver.
+    pub client: ClientSpec,
+    /// Its expected failures.
+    pub expected: ExpectedFailures,
+}
+
+/// What the matrix tells its caller as it goes.
+#[derive(Debug, Clone)]
+pub enum MatrixEvent {
+    /// A column starts.
+    ColumnStarted {
+        /// The column's name.
+        name: String,
+        /// How many scenarios it runs.
+        total: usize,
+    },
+    /// A scenario of the current column finished.
+    Finished {
+        /// The column's name.
+        column: String,
+        /// The run.
+        run: Box<ScenarioRun>,
+    },
+}
+
+/// The verdict of one scenario for one client.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    /// The verdict, as `imspec run` gives it.
+    pub verdict: Verdict,
+    /// The reason from the expected-failures list (XFAIL, XPASS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The first broken expectation (FAIL, UNSUPPORTED, ERROR).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// One scenario: a row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Scenario id.
+    pub id: String,
+    /// Its purpose.
+    pub purpose: String,
+    /// One cell per column, in column order.
+    pub cells: Vec<Cell>,
+}
+
+/// What is known about a column after its run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnInfo {
+    /// Its name.
+    pub name: String,
+    /// The driver command line.
+    pub command: String,
+    /// The SDK, from the driver's `hello`.
+    pub sdk: Option<String>,
+    /// The SDK's version, from `hello`.
+    #[serde(rename = "sdkVersion")]
+    pub sdk_version: Option<String>,
+    /// Counts per verdict.
+    pub summary: Summary,
+}
+
+/// The whole matrix.
+#[derive(Debug, Clone, Serialize)]
+pub struct Matrix {
+    /// The clients, in order.
+    pub columns: Vec<ColumnInfo>,
+    /// The scenarios, in id order.
+    pub rows: Vec<Row>,
+}
+
+impl Matrix {
+    /// Whether any cell fails its client's run (FAIL, XPASS, ERROR).
+    pub fn fails(&self) -> bool {
+        self.rows
+            .iter()
+            .any(|r| r.cells.iter().any(|c| c.verdict.fails_run()))
+    }
+
+    /// Whether the harness could not run some cell.
+    pub fn has_errors(&self) -> bool {
+        self.columns.iter().any(|c| c.summary.errors > 0)
+    }
+}
+
+/// Runs `scenarios` against every column in turn with `base` (its client and expected failures
+/// replaced per column) and builds the matrix.
+pub async fn run_matrix(
+    scenarios: Vec<Scenario>,
+    base: &RunConfig,
+    columns: Vec<Column>,
+    events: mpsc::UnboundedSender<MatrixEvent>,
+) -> Matrix {
+    let mut infos = Vec::new();
+    let mut results: Vec<Vec<ScenarioRun>> = Vec::new();
+    for column in columns {
+        let config = RunConfig {
+            client: column.client.clone(),
+            expected: column.expected.clone(),
+            ..base.clone()
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let forward = {
+            let events = events.clone();
+            let name = column.name.clone();
+            tokio::spawn(async move {
+                while let Some(event) = rx.recv().await {
+                    let _ = events.send(match event {
+                        RunEvent::Started { total, .. } => MatrixEvent::ColumnStarted {
+                            name: name.clone(),
+                            total,
+                        },
+                        RunEvent::Finished(run) => MatrixEvent::Finished {
+                            column: name.clone(),
+                            run,
+                        },
+                    });
+                }
+            })
+        };
+        let runs = run_all(scenarios.clone(), &config, tx).await;
+        let _ = forward.await;
+        let hello = runs.iter().find_map(|r| r.hello.clone());
+        infos.push(ColumnInfo {
+            name: column.name,
+            command: column.client.label,
+            sdk: hello.as_ref().map(|h| h.sdk.clone()),
+            sdk_version: hello.map(|h| h.sdk_version),
+            summary: Summary::of(&runs),
+        });
+        results.push(runs);
+    }
+    Matrix {
+        columns: infos,
+        rows: rows(&scenarios, &results),
+    }
+}
+
+fn rows(scenarios: &[Scenario], results: &[Vec<ScenarioRun>]) -> Vec<Row> {
+    let mut ids: Vec<&Scenario> = scenarios.iter().collect();
+    ids.sort_by(|a, b| a.id.cmp(&b.id));
+    ids.into_iter()
+        .map(|scenario| Row {
+            id: scenario.id.clone(),
+            purpose: scenario.purpose.clone(),
+            cells: results
+                .iter()
+                .map(|runs| match runs.iter().find(|r| r.id == scenario.id) {
+                    Some(run) => cell(run),
+                    None => Cell {
+                        verdict: Verdict::Error,
+                        reason: None,
+                        failure: Some("the scenario did not run".to_string()),
+                    },
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn cell(run: &ScenarioRun) -> Cell {
+    Cell {
+        verdict: run.verdict,
+        reason: matches!(run.verdict, Verdict::Xfail | Verdict::Xpass)
+            .then(|| run.expected_reason.clone())
+            .flatten(),
+        failure: matches!(
+            run.verdict,
+            Verdict::Fail | Verdict::Unsupported | Verdict::Error
+        )
+        .then(|| run.failure_message())
+        .flatten(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::{Outcome, StepFailure};
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn run(id: &str, verdict: Verdict, reason: Option<&str>) -> ScenarioRun {
+        ScenarioRun {
+            id: id.into(),
+            path: PathBuf::from(format!("scenarios/{id}.toml")),
+            purpose: String::new(),
+            guide: String::new(),
+            outcome: match verdict {
+                Verdict::Pass | Verdict::Xpass => Outcome::Pass,
+                _ => Outcome::Fail(StepFailure::at_start("broke".into())),
+            },
+            verdict,
+            expected_reason: reason.map(str::to_string),
+            duration: Duration::ZERO,
+            hello: None,
+            stderr_tail: String::new(),
+            transcript: String::new(),
+            diff: None,
+            snapshot_written: false,
+            steps: Vec::new(),
+            wire: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn cells_carry_the_reason_of_an_expected_failure_and_the_failure_of_a_fail() {
+        let xfail = cell(&run("a/b", Verdict::Xfail, Some("no onMutedMessage")));
+        assert_eq!(xfail.reason.as_deref(), Some("no onMutedMessage"));
+        assert!(xfail.failure.is_none());
+        let fail = cell(&run("a/b", Verdict::Fail, None));
+        assert_eq!(fail.failure.as_deref(), Some("broke"));
+        let pass = cell(&run("a/b", Verdict::Pass, None));
+        assert!(pass.reason.is_none() && pass.failure.is_none());
+    }
+}
