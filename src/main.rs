@@ -24,7 +24,7 @@ const EXIT_HARNESS: u8 = 2;
     long_about = "imspec drives a chat client (through a driver process) against a scripted fake \
                   msync server and checks its callbacks and the frames on the wire against \
                   scenario files and snapshots.",
-    after_help = "Exit status:\n  0  every scenario passed (expected failures allowed)\n  1  a scenario failed, or a listed expected failure passed (XPASS)\n  2  the harness could not run (bad flags, a broken scenario or expected-failures file, a driver that will not start)\n\nExamples:\n  imspec run                                             # the suite against the reference client\n  imspec run --client \"node drivers/websdk/driver.mjs\"   # the real Web SDK 3.6.3\n  imspec run --filter 'login/*' --json report.json\n  imspec list\n  imspec serve --port 8080 --user alice --user bob"
+    after_help = "Exit status:\n  0  every scenario passed (expected failures allowed)\n  1  a scenario failed, or a listed expected failure passed (XPASS)\n  2  the harness could not run (bad flags, a broken scenario or expected-failures file, a driver that will not start)\n\nExamples:\n  imspec run                                             # the suite against the reference client\n  imspec run --client \"node drivers/websdk/driver.mjs\"   # the real Web SDK 3.6.3\n  imspec run --filter 'login/*' --json report.json\n  imspec list\n  imspec fuzz --seed 1 --cases 2000\n  imspec serve --port 8080 --user alice --user bob"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -44,6 +44,10 @@ enum Command {
         #[arg(long)]
         filter: Vec<String>,
     },
+    /// Fuzz message bodies in both directions against a client; findings are shrunk and
+    /// written as scenarios under <scenarios>/fuzz-regressions/.
+    #[command(after_help = imspec::fuzz::cli::AFTER_HELP)]
+    Fuzz(imspec::fuzz::cli::FuzzArgs),
     /// Start the fake server alone, for testing an app by hand; prints every frame as JSON.
     Serve {
         /// Port on 127.0.0.1 (0 picks a free one).
@@ -128,6 +132,11 @@ async fn dispatch(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Run(args) => run(args).await,
         Command::List { scenarios, filter } => list(&scenarios, &filter),
+        Command::Fuzz(args) => {
+            let exe = std::env::current_exe().context("cannot find the imspec executable")?;
+            let found = imspec::fuzz::cli::run(&args, exe).await?;
+            Ok(if found { EXIT_FAILED } else { EXIT_OK })
+        }
         Command::Serve {
             port,
             users,
