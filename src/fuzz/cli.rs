@@ -30,7 +30,8 @@ Examples:
   imspec fuzz --seed 1 --cases 2000                                   # the reference client
   imspec fuzz --fault wrong-ext-type --seed 1 --cases 2000            # finds the broken typing
   imspec fuzz --client \"node drivers/websdk/driver.mjs\" --seed 1 --cases 2000
-  imspec fuzz --mode hostile --seed 3 --cases 500 --no-write          # just report";
+  imspec fuzz --mode hostile --seed 3 --cases 500 --no-write          # just report
+  imspec fuzz --frames 1000000 --seed 1                               # the server's own decoder";
 
 /// Flags of `imspec fuzz`.
 #[derive(Debug, Clone, clap::Args)]
@@ -69,10 +70,38 @@ pub struct FuzzArgs {
     /// Do not write regression scenarios; only report.
     #[arg(long)]
     pub no_write: bool,
+    /// Instead of a campaign, feed this many generated and mutated frames (seeded) to the
+    /// server's own decoding path (SockJS text, base64, MSync, nested payloads) and report
+    /// panics and oversized answers.
+    #[arg(long, value_name = "N")]
+    pub frames: Option<u64>,
 }
 
 /// Runs `imspec fuzz`; `Ok(true)` when something was found.
 pub async fn run(args: &FuzzArgs, exe: PathBuf) -> Result<bool, FuzzError> {
+    if let Some(count) = args.frames {
+        let seed = args.seed;
+        let report = tokio::task::spawn_blocking(move || {
+            super::frames::run(seed, count, Duration::from_secs(24 * 3600))
+        })
+        .await
+        .map_err(|e| FuzzError::Setup(format!("the decoder fuzzer failed: {e}")))?;
+        println!(
+            "{} messages in {:.1} s ({:.0}/s): {} frames handled, {} refused as bad, {} closes, {} panics, {} oversized answers",
+            report.messages,
+            report.elapsed_ms as f64 / 1000.0,
+            report.messages as f64 * 1000.0 / (report.elapsed_ms.max(1) as f64),
+            report.handled,
+            report.bad,
+            report.closed,
+            report.panics,
+            report.oversized_answers
+        );
+        if let Some(first) = &report.first_panic {
+            println!("first panicking message: {first}");
+        }
+        return Ok(report.panics > 0 || report.oversized_answers > 0);
+    }
     let client = match &args.client {
         Some(command) => ClientSpec {
             command: command.clone(),

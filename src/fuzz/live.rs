@@ -72,7 +72,7 @@ impl Live {
         timeout: Duration,
     ) -> Result<Driver, FuzzError> {
         let mut driver = Driver::spawn(&client.command, "fuzz", &client.env)?;
-        let deadline = Instant::now() + timeout.max(Duration::from_secs(10));
+        let deadline = Instant::now() + timeout.max(Duration::from_secs(30));
         driver.hello(deadline).await?;
         let urls = server.urls();
         for user in ["alice", "bob"] {
@@ -119,12 +119,17 @@ impl Live {
         };
         if let Err(failure) = &result
             && failure.restart
-            && let Err(e) = self.restart().await
         {
-            return Err(CaseFailure::fatal(format!(
-                "{}; the session could not be restarted: {e}",
-                failure.message
-            )));
+            let mut restarted = self.restart().await;
+            if restarted.is_err() {
+                restarted = self.restart().await;
+            }
+            if let Err(e) = restarted {
+                return Err(CaseFailure::fatal(format!(
+                    "{}; the session could not be restarted (twice): {e}",
+                    failure.message
+                )));
+            }
         }
         result
     }
@@ -377,6 +382,12 @@ fn driver_failure(e: DriverFailure) -> CaseFailure {
         DriverFailure::Timeout { what } => CaseFailure::restarting(
             "driver hang",
             format!("the driver did not answer: timed out waiting for {what}"),
+        ),
+        DriverFailure::Protocol(line) => CaseFailure::restarting(
+            "driver protocol",
+            format!(
+                "the driver wrote a line that is not JSON (a value the SDK handed over that JSON cannot carry, such as a lone surrogate): {line}"
+            ),
         ),
         other => CaseFailure::restarting("driver crash", other.to_string()),
     }

@@ -70,20 +70,23 @@ fn fraction() -> impl Strategy<Value = f64> {
 
 /// A JSON value as an app puts it in `ext` (nested objects and arrays become JSON_STRING).
 pub fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        3 => text().prop_map(Value::String),
-        3 => integer().prop_map(Value::from),
-        2 => fraction().prop_map(|x| Number::from_f64(x).map_or(Value::Null, Value::Number)),
-        1 => any::<bool>().prop_map(Value::Bool),
-        1 => Just(Value::Null),
-    ];
-    leaf.prop_recursive(24, 64, 4, |inner| {
+    let leaf = || {
+        prop_oneof![
+            3 => text().prop_map(Value::String),
+            3 => integer().prop_map(Value::from),
+            2 => fraction().prop_map(|x| Number::from_f64(x).map_or(Value::Null, Value::Number)),
+            1 => any::<bool>().prop_map(Value::Bool),
+            1 => Just(Value::Null),
+        ]
+    };
+    let nested = leaf().prop_recursive(24, 64, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             prop::collection::vec((key(), inner), 0..4)
                 .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
         ]
-    })
+    });
+    prop_oneof![3 => leaf(), 1 => nested]
 }
 
 /// An `ext` / `customExts` object.
