@@ -172,6 +172,13 @@ pub async fn run(args: &FuzzArgs, exe: PathBuf) -> Result<bool, FuzzError> {
             continue;
         }
         let name = format!("{}-seed{}-{}", kind(&finding.case), args.seed, i + 1);
+        let existing = target
+            .scenarios
+            .join(format!("fuzz-regressions/{name}.toml"));
+        if existing.is_file() {
+            println!("  already saved: {} (left as it is)", existing.display());
+            continue;
+        }
         match regression::write(finding, &name, &target).await {
             Ok(w) => println!(
                 "  written: {} (killed_by {:?}; passes against the reference client: {})",
