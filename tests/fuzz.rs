@@ -87,7 +87,8 @@ async fn a_wrong_ext_type_is_found_shrunk_and_written_as_a_scenario_that_fails_o
             jobs: 1,
             expected: ExpectedFailures::default(),
         };
-        let scenarios = runner::select(&target.scenarios, &[written.id.clone()]).unwrap();
+        let scenarios =
+            runner::select(&target.scenarios, std::slice::from_ref(&written.id)).unwrap();
         assert_eq!(scenarios.len(), 1);
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let runs = runner::run_all(scenarios, &config, tx).await;

@@ -197,7 +197,7 @@ fn message(base: &Base, rng: &mut TestRng) -> Input {
     if let Layer::MSync = layer {
         mutate(&mut bytes, &ops);
     }
-    if rng.next_u32() % 4 == 0 {
+    if rng.next_u32().is_multiple_of(4) {
         return Input::Binary(bytes);
     }
     let mut text = BASE64.encode(&bytes).into_bytes();
@@ -233,10 +233,10 @@ pub fn run(seed: u64, count: u64, budget: Duration) -> FramesReport {
     let (mut inbound, mut token) = connect();
     let mut bases: Vec<Base> = Vec::new();
     while report.messages < count && started.elapsed() < budget {
-        if report.messages % 64 == 0 && report.messages > 0 {
+        if report.messages.is_multiple_of(64) && report.messages > 0 {
             (inbound, token) = connect();
         }
-        if report.messages % 4096 == 0 || bases.is_empty() {
+        if report.messages.is_multiple_of(4096) || bases.is_empty() {
             bases = corpus(&mut runner, &token, 64);
         }
         let base = &bases[(rng.next_u32() as usize) % bases.len().max(1)];
