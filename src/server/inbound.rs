@@ -15,6 +15,24 @@ use crate::wire::frame::{self, BASE64};
 use crate::wire::{Direction, canonical, sockjs};
 use base64::Engine as _;
 
+/// One message of a SockJS text: its base64 text, and its bytes or why they do not decode.
+pub(crate) type SockJsMessage = (String, Result<Vec<u8>, String>);
+
+/// The msync frames of one SockJS text message, each decoded from base64 or refused: the
+/// first layer of the path, shared with `socket.rs`'s reader.
+pub(crate) fn split_sockjs(text: &str) -> Result<Vec<SockJsMessage>, String> {
+    let messages = sockjs::parse_client(text).map_err(|e| e.to_string())?;
+    Ok(messages
+        .into_iter()
+        .map(|message| {
+            let bytes = BASE64
+                .decode(message.as_bytes())
+                .map_err(|e| format!("SockJS message is not base64: {e}"));
+            (message, bytes)
+        })
+        .collect())
+}
+
 /// What one inbound message came to, per msync frame in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -62,15 +80,15 @@ impl Inbound {
         if text.len() > MAX_MESSAGE {
             return vec![Outcome::Bad(format!("message over {MAX_MESSAGE} bytes"))];
         }
-        match sockjs::parse_client(text) {
-            Ok(messages) => messages
-                .iter()
-                .map(|message| match BASE64.decode(message.as_bytes()) {
+        match split_sockjs(text) {
+            Ok(frames) => frames
+                .into_iter()
+                .map(|(_, bytes)| match bytes {
                     Ok(bytes) => self.frame(&bytes),
-                    Err(e) => Outcome::Bad(format!("SockJS message is not base64: {e}")),
+                    Err(e) => Outcome::Bad(e),
                 })
                 .collect(),
-            Err(e) => vec![Outcome::Bad(e.to_string())],
+            Err(e) => vec![Outcome::Bad(e)],
         }
     }
 
