@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod driver;
+pub mod fuzz;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -39,6 +39,7 @@ const EXIT_HARNESS: u8 = 2;
         "  imspec run --filter 'login/*' --json report.json\n",
         "  imspec selftest                                        # prove every scenario can fail\n",
         "  imspec list\n",
+        "  imspec fuzz --seed 1 --cases 2000                     # fuzz message bodies both ways\n",
         "  imspec serve --port 8080 --user alice --user bob"
     )
 )]
@@ -85,6 +86,10 @@ enum Command {
         after_help = "Examples:\n  imspec selftest\n  imspec selftest --html matrix.html --json matrix.json\n  imspec selftest --filter 'login/*'     # a part of the suite (then switches may kill nothing)\n\nExit status: 0 the matrix proves every verdict can fail, 1 it does not (the survivors are listed), 2 the harness could not run."
     )]
     Selftest(SelftestArgs),
+    /// Fuzz message bodies in both directions against a client; findings are shrunk and
+    /// written as scenarios under <scenarios>/fuzz-regressions/.
+    #[command(after_help = imspec::fuzz::cli::AFTER_HELP)]
+    Fuzz(imspec::fuzz::cli::FuzzArgs),
     /// Start the fake server alone, for testing an app by hand; prints every frame as JSON.
     Serve {
         /// Port on 127.0.0.1 (0 picks a free one).
@@ -294,6 +299,11 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::List { selection } => list(&selection),
         Command::Selftest(args) => selftest(args).await,
         Command::Matrix(args) => matrix(args).await,
+        Command::Fuzz(args) => {
+            let exe = std::env::current_exe().context("cannot find the imspec executable")?;
+            let found = imspec::fuzz::cli::run(&args, exe).await?;
+            Ok(if found { EXIT_FAILED } else { EXIT_OK })
+        }
         Command::Serve {
             port,
             users,

@@ -14,6 +14,7 @@ mod clock;
 mod faults;
 mod history;
 mod http;
+pub mod inbound;
 pub mod observe;
 mod policy;
 mod recall;
@@ -325,37 +326,55 @@ impl Control {
     /// Delivers a scripted peer's message as if it came uplink: queued for the recipient, who
     /// gets a NOTICE on every logged-in socket. Returns the server message id.
     pub async fn deliver(&self, msg: ScriptedMessage) -> Result<u64, ServerError> {
+        let payload = msg.body.encode_to_vec();
+        self.deliver_payload(&msg.from, &msg.to, msg.chat_type, payload)
+            .await
+    }
+
+    /// Delivers a scripted peer's message whose `Meta.payload` is exactly `payload`, which need
+    /// not be a valid `MessageBody` (the fuzzer's hostile frames: truncated, oversized, wrong
+    /// nested payloads). Routed as [`Control::deliver`] routes; the conversations remember what
+    /// of it decodes (an empty body when nothing does). Returns the server message id.
+    pub async fn deliver_payload(
+        &self,
+        from: &str,
+        to: &str,
+        chat_type: ChatType,
+        payload: Vec<u8>,
+    ) -> Result<u64, ServerError> {
+        let body = pb::MessageBody::decode(payload.as_slice()).unwrap_or_default();
+        let (sender, recipient) = (from.to_string(), to.to_string());
         let (server_id, notices) = {
             let now = self.shared.clock.now_ms();
             let mut world = self.shared.world();
             let app_key = world.app_key().to_string();
-            let (destination, from, to) = match msg.chat_type {
+            let (destination, from, to) = match chat_type {
                 ChatType::Single => {
-                    if !world.has_user(&msg.to) {
-                        return Err(ServerError::UnknownUser(msg.to));
+                    if !world.has_user(&recipient) {
+                        return Err(ServerError::UnknownUser(recipient));
                     }
                     (
-                        policy::Destination::User(msg.to.clone()),
-                        jid::user(&app_key, &msg.from),
-                        jid::user(&app_key, &msg.to),
+                        policy::Destination::User(recipient.clone()),
+                        jid::user(&app_key, &sender),
+                        jid::user(&app_key, &recipient),
                     )
                 }
                 ChatType::Group | ChatType::Room => {
-                    let Some(group) = policy::conference(world.spec(), &msg.to) else {
-                        return Err(ServerError::GroupNotFound(msg.to));
+                    let Some(group) = policy::conference(world.spec(), &recipient) else {
+                        return Err(ServerError::GroupNotFound(recipient));
                     };
                     let recipients = group
                         .everyone()
                         .into_iter()
-                        .filter(|member| *member != msg.from)
+                        .filter(|member| *member != sender)
                         .collect();
                     (
                         policy::Destination::Conference {
-                            id: msg.to.clone(),
+                            id: recipient.clone(),
                             recipients,
                         },
-                        jid::conference(&app_key, &msg.from),
-                        jid::conference(&app_key, &msg.to),
+                        jid::conference(&app_key, &sender),
+                        jid::conference(&app_key, &recipient),
                     )
                 }
             };
@@ -366,14 +385,14 @@ impl Control {
                 to: Some(to),
                 timestamp: Some(now),
                 ns: Some(NameSpace::Chat as i32),
-                payload: Some(msg.body.encode_to_vec()),
+                payload: Some(payload),
                 routetype: None,
                 ..Default::default()
             };
-            session::remember(&mut world, &msg.from, &destination, &meta, &msg.body, now);
+            session::remember(&mut world, &sender, &destination, &meta, &body, now);
             (
                 server_id,
-                session::route(&mut world, &msg.from, destination, meta),
+                session::route(&mut world, &sender, destination, meta),
             )
         };
         for notice in notices {

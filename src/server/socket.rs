@@ -13,7 +13,7 @@ use super::observe::{FrameRecord, ObservationKind, Transport, TransportEvent, Tr
 use super::session::{Effect, Session};
 use crate::wire::frame::{self, BASE64};
 use crate::wire::lz4::Lz4Uplink;
-use crate::wire::sockjs::{self, ServerFrame};
+use crate::wire::sockjs::ServerFrame;
 use crate::wire::{Direction, canonical, pb};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -247,22 +247,20 @@ impl Reader {
         match (message, self.transport) {
             (Message::Close(_), _) => return false,
             (Message::Ping(_) | Message::Pong(_), _) => {}
-            (Message::Text(text), Transport::Sockjs) => match sockjs::parse_client(&text) {
-                Ok(messages) => {
-                    for message in messages {
-                        match BASE64.decode(message.as_bytes()) {
+            (Message::Text(text), Transport::Sockjs) => match super::inbound::split_sockjs(&text) {
+                Ok(frames) => {
+                    for (message, bytes) in frames {
+                        match bytes {
                             Ok(bytes) => {
                                 if !self.on_frame(bytes, &message).await {
                                     return false;
                                 }
                             }
-                            Err(e) => {
-                                self.bad(format!("SockJS message is not base64: {e}"), &message)
-                            }
+                            Err(e) => self.bad(e, &message),
                         }
                     }
                 }
-                Err(e) => self.bad(e.to_string(), &text),
+                Err(e) => self.bad(e, &text),
             },
             (Message::Binary(bytes), Transport::Websocket) => {
                 let text = BASE64.encode(&bytes);

@@ -120,12 +120,14 @@ pub fn js_number(x: f64) -> Value {
     }
 }
 
+/// `Number.isInteger(v)`, and the varint `Long.fromNumber(v)` gives: saturated at the int64
+/// bounds, as Rust's `as` saturates (so `1.5e300` is an INT of `i64::MAX`, as on the wire).
 fn integral(n: &Number) -> Option<i64> {
     if let Some(i) = n.as_i64() {
         return Some(i);
     }
     let f = n.as_f64()?;
-    (f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)
+    (f.is_finite() && f.fract() == 0.0).then_some(f as i64)
 }
 
 /// The properties of an object in JavaScript's enumeration order.
@@ -172,6 +174,18 @@ mod tests {
     fn varints_lose_precision_above_2_pow_53_like_a_js_number() {
         let kv = encode("big", &json!(9007199254740993_i64));
         assert_eq!(decode(&kv).unwrap(), Some(json!(9007199254740992_i64)));
+    }
+
+    #[test]
+    fn an_integral_double_beyond_int64_is_an_int_saturated_as_long_from_number() {
+        // found by `imspec fuzz` against 3.6.3: Number.isInteger(1.5e300) is true
+        let kv = encode("big", &json!(1.5e300));
+        assert_eq!(kv.r#type, Some(2));
+        assert_eq!(kv.value, Some(key_value::Value::VarintValue(i64::MAX)));
+        assert_eq!(
+            encode("n", &json!(-1e19)).value,
+            Some(key_value::Value::VarintValue(i64::MIN))
+        );
     }
 
     #[test]

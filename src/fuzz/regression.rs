@@ -1,0 +1,256 @@
+//! A shrunk finding written as a regular scenario file (`scenarios/fuzz-regressions/`), its
+//! snapshot recorded with the reference client, and its `killed_by` found by running it
+//! against the reference client's fault switches, so it runs in every later suite and reads
+//! like any other case.
+//!
+//! Owns the TOML text and that bookkeeping; must not run fuzz cases.
+
+use super::FuzzError;
+use super::campaign::Finding;
+use super::case::{Body, Case, ValidCase, Way};
+use crate::runner::{self, ClientSpec, RunConfig, Verdict, expected::ExpectedFailures};
+use crate::wire::keyvalue;
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Switches tried for `killed_by` (those a value-carrying case can catch).
+pub const CANDIDATE_FAULTS: [&str; 3] = ["wrong-ext-type", "drop-ext", "wrong-text"];
+
+/// Where and how a regression is written.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The scenarios root (`scenarios`); files go to `<root>/fuzz-regressions/`.
+    pub scenarios: PathBuf,
+    /// The snapshots folder.
+    pub snapshots: PathBuf,
+    /// The `imspec` executable, for the reference client.
+    pub exe: PathBuf,
+    /// The command line that found it, for the comment.
+    pub command: String,
+}
+
+/// A written regression.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The scenario id.
+    pub id: String,
+    /// The file.
+    pub path: PathBuf,
+    /// The switches that make it fail.
+    pub killed_by: Vec<String>,
+    /// Whether it passes against the reference client without faults.
+    pub passes_reference: bool,
+}
+
+/// The reference client, with `faults`.
+pub fn reference(exe: &Path, faults: &str) -> ClientSpec {
+    ClientSpec {
+        command: format!("exec {} driver", shell_words::quote(&exe.to_string_lossy())),
+        env: vec![("IMSPEC_FAULTS".into(), faults.into())],
+        label: format!("reference client (faults: {faults})"),
+    }
+}
+
+/// Writes `finding` as `<name>.toml`, records its snapshot with the reference client and
+/// fills in `killed_by`.
+pub async fn write(finding: &Finding, name: &str, target: &Target) -> Result<Written, FuzzError> {
+    let Case::Valid(case) = &finding.case else {
+        return Err(FuzzError::NotExpressible(
+            "a hostile body cannot be written as a scenario (the deliver step takes valid bodies); rerun with the seed".into(),
+        ));
+    };
+    let id = format!("fuzz-regressions/{name}");
+    let path = target.scenarios.join(format!("{id}.toml"));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| FuzzError::Io(dir.to_path_buf(), e))?;
+    }
+    let text = |killed_by: &[String]| scenario_text(finding, case, killed_by, &target.command);
+    let save = |t: String| std::fs::write(&path, t).map_err(|e| FuzzError::Io(path.clone(), e));
+    save(text(&[])?)?;
+    let run = |faults: &str, update: bool| {
+        let config = RunConfig {
+            client: reference(&target.exe, faults),
+            step_timeout: Duration::from_secs(5),
+            snapshots: target.snapshots.clone(),
+            update_snapshots: update,
+            jobs: 1,
+            expected: ExpectedFailures::default(),
+        };
+        let scenarios = runner::select(&target.scenarios, std::slice::from_ref(&id));
+        async move {
+            let scenarios = scenarios.map_err(|e| FuzzError::Setup(e.to_string()))?;
+            let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+            let runs = runner::run_all(scenarios, &config, tx).await;
+            Ok::<_, FuzzError>(runs.first().map(|r| r.verdict))
+        }
+    };
+    run("", true).await?;
+    let passes_reference = run("", false).await? == Some(Verdict::Pass);
+    let mut killed_by = Vec::new();
+    for fault in CANDIDATE_FAULTS {
+        if run(fault, false).await? == Some(Verdict::Fail) {
+            killed_by.push(fault.to_string());
+        }
+    }
+    save(text(&killed_by)?)?;
+    Ok(Written {
+        id,
+        path,
+        killed_by,
+        passes_reference,
+    })
+}
+
+/// The scenario file of a valid case.
+fn scenario_text(
+    finding: &Finding,
+    case: &ValidCase,
+    killed_by: &[String],
+    command: &str,
+) -> Result<String, FuzzError> {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# Found by `{command}` at case {} (shrunk by proptest); the seed alone reproduces it.\n",
+        finding.at_case
+    ));
+    for line in format!("{}: {}", finding.signature, finding.message).lines() {
+        out.push_str(&format!("# {}\n", truncate(line, 300)));
+    }
+    if !case.wire_only.is_empty() {
+        out.push_str("# Left out: ext entries JSON cannot express (NaN, FLOAT, UINT, LLINT).\n");
+    }
+    let direction = match case.way {
+        Way::ServerToClient => "delivered by the server",
+        Way::ClientToServer => "sent by the client",
+    };
+    let purpose = format!(
+        "Fuzz regression: a {} message {direction} ({}) reaches the app with every value intact",
+        case.body.kind(),
+        case.chat.sdk_name()
+    );
+    let mut head = toml::Table::new();
+    head.insert("purpose".into(), purpose.into());
+    head.insert(
+        "guide".into(),
+        "Send messages: ext of every value type (wire notes section 4, ext → KeyValue)".into(),
+    );
+    head.insert(
+        "killed_by".into(),
+        toml::Value::Array(killed_by.iter().map(|k| k.as_str().into()).collect()),
+    );
+    out.push_str(&toml::to_string(&head).map_err(|e| FuzzError::Toml(e.to_string()))?);
+    out.push_str(WORLD);
+    let step = |out: &mut String, pairs: &[(&str, Value)]| -> Result<(), FuzzError> {
+        out.push_str("\n[[step]]\n");
+        for (k, v) in pairs {
+            out.push_str(&format!("{k} = {}\n", inline(v)?));
+        }
+        Ok(())
+    };
+    step(&mut out, &[("connect", json!("alice"))])?;
+    step(&mut out, &[("connect", json!("bob"))])?;
+    let body = case.message_body();
+    let content = &body.contents[0];
+    let expected = case
+        .expected_event(&body.ext, &content.custom_exts)
+        .map_err(FuzzError::NotExpressible)?;
+    let mut event = json!({"user": "bob", "name": case.body.events()[0], "data": expected});
+    match case.way {
+        Way::ServerToClient => {
+            let mut deliver = case.body.options();
+            deliver.insert("from".into(), json!(case.from));
+            deliver.insert("to".into(), json!(case.chat.to()));
+            deliver.insert("chatType".into(), json!(case.chat.sdk_name()));
+            deliver.insert("ext".into(), Value::Object(case.ext.clone()));
+            step(
+                &mut out,
+                &[("deliver", Value::Object(deliver)), ("as", json!("sent"))],
+            )?;
+        }
+        Way::ClientToServer => {
+            let mut send = Map::new();
+            send.insert("user".into(), json!("alice"));
+            send.extend(case.send_args().as_object().cloned().unwrap_or_default());
+            step(
+                &mut out,
+                &[("send", Value::Object(send)), ("as", json!("sent"))],
+            )?;
+            let mut mb = Map::new();
+            if !body.ext.is_empty() {
+                mb.insert("ext".into(), kv_types(&case.ext));
+            }
+            if let Body::Custom { exts, .. } = &case.body
+                && !exts.is_empty()
+            {
+                mb.insert("contents".into(), json!([{"customExts": kv_types(exts)}]));
+            }
+            let matcher =
+                json!({"payload": {"CommSyncUL": {"meta": {"payload": {"MessageBody": mb}}}}});
+            step(
+                &mut out,
+                &[(
+                    "frame",
+                    json!({"user": "alice", "dir": "c2s", "match": matcher}),
+                )],
+            )?;
+        }
+    }
+    if let Some(data) = event.get_mut("data").and_then(Value::as_object_mut) {
+        data.insert("id".into(), json!("{{sent.serverMsgId}}"));
+    }
+    step(&mut out, &[("event", event)])?;
+    Ok(out)
+}
+
+const WORLD: &str = "\n[world.users]\nalice = {}\nbob = {}\n\n[world.groups.g1]\nowner = \"alice\"\nmembers = [\"bob\"]\n\n[world.rooms.r1]\nowner = \"alice\"\nmembers = [\"bob\"]\n";
+
+/// `[{key, type}]` of an object typed as the SDK types it.
+fn kv_types(object: &Map<String, Value>) -> Value {
+    Value::Array(
+        keyvalue::encode_object(object)
+            .iter()
+            .map(|kv| {
+                let t = kv
+                    .r#type
+                    .and_then(|t| crate::wire::pb::key_value::ValueType::try_from(t).ok())
+                    .map_or("", |t| t.as_str_name());
+                json!({"key": kv.key, "type": t})
+            })
+            .collect(),
+    )
+}
+
+/// A JSON value as an inline TOML value (`null` as `"<null>"`).
+fn inline(value: &Value) -> Result<String, FuzzError> {
+    Ok(to_toml(value)?.to_string())
+}
+
+fn to_toml(value: &Value) -> Result<toml::Value, FuzzError> {
+    Ok(match value {
+        Value::Null => toml::Value::String("<null>".into()),
+        Value::Bool(b) => toml::Value::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => toml::Value::Integer(i),
+            None => toml::Value::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        Value::String(s) => toml::Value::String(s.clone()),
+        Value::Array(items) => {
+            toml::Value::Array(items.iter().map(to_toml).collect::<Result<_, _>>()?)
+        }
+        Value::Object(map) => {
+            let mut t = toml::Table::new();
+            for (k, v) in map {
+                t.insert(k.clone(), to_toml(v)?);
+            }
+            toml::Value::Table(t)
+        }
+    })
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}

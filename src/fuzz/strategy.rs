@@ -1,0 +1,210 @@
+//! Proptest strategies for fuzz cases: message bodies of every content type and chat type,
+//! `ext` / `customExts` values of every `KeyValue` type, sender names, in a *valid* mode
+//! (bodies a real server would deliver) and a *hostile* mode (unknown enum values, missing
+//! fields, bad JSON_STRING, truncated, oversized and wrongly nested payloads).
+//!
+//! Pure: strategies and the case model only. Turning a case into wire bytes is `case.rs`;
+//! running it is `campaign.rs`.
+
+use super::case::{Body, Case, Chat, Hostile, HostileCase, ValidCase, Way};
+use crate::wire::pb::KeyValue;
+use crate::wire::pb::key_value::{Value as V, ValueType as T};
+use proptest::prelude::*;
+use serde_json::{Map, Number, Value};
+
+/// Which bodies to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Bodies a real server would deliver, and send options a real app would pass.
+    Valid,
+    /// Bodies no real server sends: the client must not crash, hang or lose the connection.
+    Hostile,
+}
+
+/// 2^53: above it a JavaScript `Number` cannot hold every integer.
+pub const JS_SAFE: i64 = 1 << 53;
+
+/// Any string: unicode of every plane and control characters, empty, sometimes long.
+pub fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => "\\PC{0,24}",
+        2 => "[ -~]{0,16}",
+        1 => Just(String::new()),
+        1 => "[\\u{0}-\\u{1f}\\u{7f}\\u{200b}-\\u{200f}\\u{fffd}\\u{1f600}-\\u{1f64f}]{1,8}",
+        1 => (1usize..4, "\\PC").prop_map(|(k, c)| c.repeat(k * 2_500)),
+    ]
+}
+
+/// Keys of an object: short, sometimes integer-like (JavaScript orders those first).
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => "[a-z_][a-z0-9_]{0,7}",
+        1 => (0u32..1000).prop_map(|i| i.to_string()),
+        1 => "\\PC{1,6}",
+        1 => Just(String::new()),
+    ]
+}
+
+/// An integer: small, around 2^53, the int64 extremes.
+fn integer() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        4 => -1000i64..1000,
+        2 => any::<i32>().prop_map(i64::from),
+        1 => any::<i64>(),
+        1 => prop::sample::select(vec![
+            i64::MIN, i64::MAX, i64::MIN + 1, JS_SAFE - 1, JS_SAFE, JS_SAFE + 1,
+            -JS_SAFE - 1, 0,
+        ]),
+    ]
+}
+
+/// A finite double with a fraction (integral ones are integers to the SDK).
+fn fraction() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        (-1000.0f64..1000.0).prop_filter("has a fraction", |x| x.fract() != 0.0),
+        any::<f64>().prop_filter("finite with a fraction", |x| x.is_finite()
+            && x.fract() != 0.0),
+        prop::sample::select(vec![0.1, -0.5, 1e-300, 5e-324, 1.5e300]),
+    ]
+}
+
+/// A JSON value as an app puts it in `ext` (nested objects and arrays become JSON_STRING).
+pub fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = || {
+        prop_oneof![
+            3 => text().prop_map(Value::String),
+            3 => integer().prop_map(Value::from),
+            2 => fraction().prop_map(|x| Number::from_f64(x).map_or(Value::Null, Value::Number)),
+            1 => any::<bool>().prop_map(Value::Bool),
+            1 => Just(Value::Null),
+        ]
+    };
+    let nested = leaf().prop_recursive(24, 64, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((key(), inner), 0..4)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    });
+    prop_oneof![3 => leaf(), 1 => nested]
+}
+
+/// An `ext` / `customExts` object.
+pub fn json_object() -> impl Strategy<Value = Map<String, Value>> {
+    prop::collection::vec((key(), json_value()), 0..6).prop_map(|pairs| pairs.into_iter().collect())
+}
+
+/// `KeyValue`s a JSON object cannot express but a server may send: NaN and ±infinity doubles,
+/// FLOAT, UINT and LLINT values.
+fn wire_only() -> impl Strategy<Value = Vec<KeyValue>> {
+    let one = (
+        "w[a-z0-9]{0,5}",
+        prop_oneof![
+            prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0])
+                .prop_map(|d| (T::Double, V::DoubleValue(d))),
+            any::<f32>().prop_map(|f| (T::Float, V::FloatValue(f))),
+            integer().prop_map(|i| (T::Uint, V::VarintValue(i))),
+            integer().prop_map(|i| (T::Llint, V::VarintValue(i))),
+        ],
+    )
+        .prop_map(|(key, (kind, value))| KeyValue {
+            key: Some(key),
+            r#type: Some(kind as i32),
+            value: Some(value),
+        });
+    prop::collection::vec(one, 0..3)
+}
+
+/// A user name as a JID holds it (the scripted sender of a delivered message).
+pub fn user_name() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9_.-]{0,15}".prop_filter("not a world user", |n| {
+        !matches!(n.as_str(), "alice" | "bob")
+    })
+}
+
+fn chat() -> impl Strategy<Value = Chat> {
+    prop_oneof![3 => Just(Chat::Single), 1 => Just(Chat::Group), 1 => Just(Chat::Room)]
+}
+
+fn coordinate() -> impl Strategy<Value = f64> {
+    prop_oneof![-90.0f64..90.0, integer().prop_map(|i| (i % 180) as f64)]
+}
+
+fn body(way: Way) -> BoxedStrategy<Body> {
+    let common = prop_oneof![
+        4 => text().prop_map(|msg| Body::Txt { msg }),
+        1 => text().prop_map(|action| Body::Cmd { action }),
+        2 => (text(), json_object()).prop_map(|(event, exts)| Body::Custom { event, exts }),
+        1 => (coordinate(), coordinate(), text())
+            .prop_map(|(lat, lng, addr)| Body::Loc { lat, lng, addr }),
+    ];
+    match way {
+        Way::ServerToClient => common.boxed(),
+        Way::ClientToServer => prop_oneof![
+            8 => common,
+            1 => ("[^/\\\\\\p{Cc}]{1,40}", prop::collection::vec(any::<u8>(), 1..64))
+                .prop_map(|(name, bytes)| Body::File { name, bytes }),
+        ]
+        .boxed(),
+    }
+}
+
+/// A valid case in either direction.
+pub fn valid() -> impl Strategy<Value = ValidCase> {
+    prop_oneof![Just(Way::ServerToClient), Just(Way::ClientToServer)].prop_flat_map(|way| {
+        let extra = match way {
+            Way::ServerToClient => wire_only().boxed(),
+            Way::ClientToServer => Just(Vec::new()).boxed(),
+        };
+        (chat(), body(way), json_object(), extra, user_name()).prop_map(
+            move |(chat, body, ext, wire_only, from)| ValidCase {
+                way,
+                chat,
+                body,
+                ext,
+                wire_only,
+                from,
+            },
+        )
+    })
+}
+
+fn hostile_kind() -> impl Strategy<Value = Hostile> {
+    prop_oneof![
+        (8i32..1000).prop_map(Hostile::UnknownContentType),
+        (8i32..1000).prop_map(Hostile::UnknownBodyType),
+        prop_oneof![Just(0i32), 9i32..1000].prop_map(Hostile::UnknownValueType),
+        "[\\[{\"a-z0-9:,]{1,12}"
+            .prop_filter("does not parse", |s| {
+                serde_json::from_str::<Value>(s).is_err()
+            })
+            .prop_map(Hostile::BadJsonString),
+        Just(Hostile::ValueTypeMismatch),
+        Just(Hostile::NoContents),
+        Just(Hostile::MissingFrom),
+        (0usize..64).prop_map(Hostile::Truncated),
+        (200_000usize..600_000).prop_map(Hostile::Oversized),
+        prop::collection::vec(any::<u8>(), 0..48).prop_map(Hostile::Garbage),
+        Just(Hostile::WrongNested),
+        Just(Hostile::EmptyPayload),
+    ]
+}
+
+/// A hostile case: a valid server-to-client base broken one way.
+pub fn hostile() -> impl Strategy<Value = HostileCase> {
+    (valid(), hostile_kind()).prop_map(|(mut base, kind)| {
+        base.way = Way::ServerToClient;
+        if let Body::File { .. } = base.body {
+            base.body = Body::Txt { msg: "file".into() };
+        }
+        HostileCase { base, kind }
+    })
+}
+
+/// A case of the mode.
+pub fn case(mode: Mode) -> BoxedStrategy<Case> {
+    match mode {
+        Mode::Valid => valid().prop_map(Case::Valid).boxed(),
+        Mode::Hostile => hostile().prop_map(Case::Hostile).boxed(),
+    }
+}
