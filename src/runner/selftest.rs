@@ -219,16 +219,25 @@ impl KillMatrix {
                 (false, None) if self.whole_suite => problems.push(Problem::HarmlessSwitch {
                     switch: switch.clone(),
                 }),
-                (true, Some(waiver)) => problems.push(Problem::StaleWaiver {
-                    switch: switch.clone(),
-                    at: waiver.at.clone(),
-                    kills: self
-                        .rows
-                        .iter()
-                        .filter(|r| !r.clean.killed() && r.under[i].killed())
-                        .map(|r| r.id.clone())
-                        .collect(),
-                }),
+                // Stale once a scenario claims the switch in `killed_by` and is killed by it; a
+                // kill no scenario claims can be incidental (a deadline missed on a loaded
+                // machine) and does not make the list fail.
+                (true, Some(waiver))
+                    if self.rows.iter().any(|r| {
+                        !r.clean.killed() && r.under[i].killed() && r.declared.contains(switch)
+                    }) =>
+                {
+                    problems.push(Problem::StaleWaiver {
+                        switch: switch.clone(),
+                        at: waiver.at.clone(),
+                        kills: self
+                            .rows
+                            .iter()
+                            .filter(|r| !r.clean.killed() && r.under[i].killed())
+                            .map(|r| r.id.clone())
+                            .collect(),
+                    });
+                }
                 _ => {}
             }
         }

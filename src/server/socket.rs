@@ -317,7 +317,13 @@ impl Reader {
             self.session.handle(&msync, now, &mut world)
         };
         self.shared.conns.update(self.conn, &self.session);
-        for effect in effects {
+        // Recipients are notified before the sender gets its answer: once a client has seen its
+        // ack, every recipient then online has its NOTICE, and one who logs in later finds the
+        // message in its queue at login only (a login racing the fan-out got both).
+        let (notices, answers): (Vec<_>, Vec<_>) = effects
+            .into_iter()
+            .partition(|effect| matches!(effect, Effect::Notify { .. }));
+        for effect in notices.into_iter().chain(answers) {
             let user = self.session.user().map(str::to_string);
             match effect {
                 Effect::Reply(msync) => {
