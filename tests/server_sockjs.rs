@@ -261,8 +261,9 @@ async fn a_text_reaches_bob_through_notice_pull_and_key() {
         s(Up, "bob", "UNREAD", ""),
         s(Down, "bob", "UNREAD", "CommUnreadDL"),
         s(Up, "alice", "SYNC", "CommSyncUL"),
-        s(Down, "alice", "SYNC", "CommSyncDL"),
+        // The recipient is notified before the sender's ack goes out.
         s(Down, "bob", "NOTICE", "CommNotice"),
+        s(Down, "alice", "SYNC", "CommSyncDL"),
         s(Up, "bob", "SYNC", "CommSyncUL"),
         s(Down, "bob", "SYNC", "CommSyncDL"),
         s(Up, "bob", "SYNC", "CommSyncUL"),
