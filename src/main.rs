@@ -650,7 +650,7 @@ fn list(selection: &Selection) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     for scenario in selection.select()? {
         let written = writeln!(out, "{:<36} {}", scenario.id, scenario.purpose)
-            .and_then(|()| writeln!(out, "{:<36}   guide: {}", "", scenario.guide));
+            .and_then(|()| writeln!(out, "{:<36}   guide: {}", "", scenario.guide_summary()));
         if written.is_err() {
             break; // the reader went away (`imspec list | head`)
         }

@@ -33,7 +33,7 @@ fn a_scenario_file_that_does_not_parse_gives_exit_2_naming_the_file_and_line() {
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
     assert!(
-        message.contains(&file.display().to_string()) && message.contains("line 2"),
+        message.contains(&format!("{}:2: ", file.display())),
         "{message}"
     );
 }
