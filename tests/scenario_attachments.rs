@@ -5,7 +5,8 @@ use imspec::scenario::{Action, ReplyExpectation, load_str};
 use serde_json::json;
 use std::path::Path;
 
-const HEAD: &str = "purpose = \"p\"\nguide = \"g\"\n[world.users]\nalice = {}\n";
+const HEAD: &str =
+    "purpose = \"p\"\nguide = [{ lines = \"1\", quote = \"g\" }]\n[world.users]\nalice = {}\n";
 
 fn load(steps: &str) -> Result<imspec::scenario::Scenario, String> {
     load_str(

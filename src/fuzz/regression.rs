@@ -131,9 +131,20 @@ fn scenario_text(
     );
     let mut head = toml::Table::new();
     head.insert("purpose".into(), purpose.into());
+    let cite = |pairs: &[(&str, &str)]| {
+        let table: toml::Table = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), toml::Value::from(*v)))
+            .collect();
+        toml::Value::Array(vec![toml::Value::Table(table)])
+    };
     head.insert(
         "guide".into(),
-        "Send messages: ext of every value type (wire notes section 4, ext → KeyValue)".into(),
+        cite(&[("lines", "75-80"), ("quote", "//Extend message")]),
+    );
+    head.insert(
+        "wire".into(),
+        cite(&[("section", "4"), ("quote", "**ext → KeyValue**")]),
     );
     head.insert(
         "killed_by".into(),

@@ -60,13 +60,18 @@ const ACTIONS: &[&str] = &[
     "quiet",
 ];
 /// Keys that modify a step.
-const MODIFIERS: &[&str] = &["reply", "as", "timeout_ms"];
+const MODIFIERS: &[&str] = &["reply", "as", "timeout_ms", "level", "guide", "wire"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileModel {
     purpose: String,
-    guide: String,
+    /// `[{ lines, quote }]`: the guide's lines this checks (see scenarios/README.md).
+    #[serde(default)]
+    guide: Vec<toml::Table>,
+    /// `[{ section, quote }]`: the wire notes' sections this relies on.
+    #[serde(default)]
+    wire: Vec<toml::Table>,
     #[serde(default)]
     killed_by: Vec<String>,
     timeout_ms: Option<u64>,
@@ -266,6 +271,12 @@ pub fn load_str(id: &str, path: &Path, text: &str) -> Result<Scenario, LoadError
             "`purpose` is empty: say in one line what this checks".into(),
         ));
     }
+    if file.guide.is_empty() && file.wire.is_empty() {
+        return Err(invalid(
+            1,
+            "no citation: add guide = [{ lines = \"N-M\", quote = \"...\" }] or wire = [{ section = \"N\", quote = \"...\" }]".into(),
+        ));
+    }
     let world = file
         .world
         .into_spec()
@@ -290,12 +301,35 @@ pub fn load_str(id: &str, path: &Path, text: &str) -> Result<Scenario, LoadError
         id: id.to_string(),
         path: path.to_path_buf(),
         purpose: file.purpose,
-        guide: file.guide,
+        guide: citations(&file.guide, &file.wire),
         killed_by: file.killed_by,
         world,
         step_timeout: file.timeout_ms.map(Duration::from_millis),
         steps,
     })
+}
+
+/// The citations as one line: `guide L62-75 "quote"; wire §4 "quote"`.
+fn citations(guide: &[toml::Table], wire: &[toml::Table]) -> String {
+    let field = |t: &toml::Table, k: &str| {
+        t.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    guide
+        .iter()
+        .map(|c| format!("guide L{} {:?}", field(c, "lines"), field(c, "quote")))
+        .chain(wire.iter().map(|c| {
+            let notes = if field(c, "notes") == "4.x" {
+                "wire-4.x"
+            } else {
+                "wire"
+            };
+            format!("{notes} §{} {:?}", field(c, "section"), field(c, "quote"))
+        }))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn parse_step(
@@ -646,7 +680,8 @@ mod tests {
         load_str("area/name", Path::new("scenarios/area/name.toml"), text)
     }
 
-    const HEAD: &str = "purpose = \"p\"\nguide = \"g\"\n[world.users]\nalice = {}\n";
+    const HEAD: &str =
+        "purpose = \"p\"\nguide = [{ lines = \"1\", quote = \"g\" }]\n[world.users]\nalice = {}\n";
 
     #[test]
     fn a_minimal_scenario_loads() {
