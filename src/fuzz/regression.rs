@@ -131,26 +131,12 @@ fn scenario_text(
     );
     let mut head = toml::Table::new();
     head.insert("purpose".into(), purpose.into());
-    let cite = |pairs: &[(&str, &str)]| {
-        let table: toml::Table = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), toml::Value::from(*v)))
-            .collect();
-        toml::Value::Array(vec![toml::Value::Table(table)])
-    };
-    head.insert(
-        "guide".into(),
-        cite(&[("lines", "75-80"), ("quote", "//Extend message")]),
-    );
-    head.insert(
-        "wire".into(),
-        cite(&[("section", "4"), ("quote", "**ext → KeyValue**")]),
-    );
     head.insert(
         "killed_by".into(),
         toml::Value::Array(killed_by.iter().map(|k| k.as_str().into()).collect()),
     );
     out.push_str(&toml::to_string(&head).map_err(|e| FuzzError::Toml(e.to_string()))?);
+    out.push_str(CITATIONS);
     out.push_str(WORLD);
     let step = |out: &mut String, pairs: &[(&str, Value)]| -> Result<(), FuzzError> {
         out.push_str("\n[[step]]\n");
@@ -213,6 +199,10 @@ fn scenario_text(
     step(&mut out, &[("event", event)])?;
     Ok(out)
 }
+
+/// What a regression checks: the guide's `ext` of a send, and the wire notes' typing of
+/// `ext` (and `customExts`) as KeyValue.
+const CITATIONS: &str = "guide = [{ lines = \"75-80\", quote = \"Extend message\" }]\nwire = [{ section = \"4\", quote = \"same typing as ext\" }]\n";
 
 const WORLD: &str = "\n[world.users]\nalice = {}\nbob = {}\n\n[world.groups.g1]\nowner = \"alice\"\nmembers = [\"bob\"]\n\n[world.rooms.r1]\nowner = \"alice\"\nmembers = [\"bob\"]\n";
 

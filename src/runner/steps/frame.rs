@@ -1,0 +1,55 @@
+//! `frame`: wait for a frame on the wire (of a user, in a direction) whose canonical JSON view
+//! matches. Each frame satisfies one step only.
+
+use super::{Broken, State};
+use crate::runner::matching;
+use crate::scenario::step::FrameStep;
+use crate::server::observe::ObservationKind;
+use serde_json::Value;
+use tokio::time::Instant;
+
+pub(super) async fn run(
+    state: &mut State<'_>,
+    step: &FrameStep,
+    deadline: Instant,
+) -> Result<Option<Value>, Broken> {
+    let matches = state.fill(&step.matches)?;
+    let user = step.user.as_deref();
+    let direction = step.dir;
+    let recorder = state.server.recorder();
+    let mut closest: Option<String> = None;
+    loop {
+        let seen = recorder.len();
+        for o in recorder.observations() {
+            let ObservationKind::Frame(f) = &o.kind else {
+                continue;
+            };
+            if state.used_frames.contains(&o.seq)
+                || f.direction != direction
+                || user.is_some_and(|u| f.user.as_deref() != Some(u))
+            {
+                continue;
+            }
+            match matching::check(&matches, &f.view, "frame") {
+                Ok(()) => {
+                    state.used_frames.insert(o.seq);
+                    return Ok(Some(f.view.clone()));
+                }
+                Err(m) => closest = Some(m.to_string()),
+            }
+        }
+        if tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))
+            .await
+            .is_err()
+        {
+            let who = user.map(|u| format!(" for {u}")).unwrap_or_default();
+            return Err(Broken::Expectation(format!(
+                "no {} frame{who} matched {matches}{}",
+                direction.as_str(),
+                closest
+                    .map(|c| format!("; the last candidate differs {c}"))
+                    .unwrap_or_default()
+            )));
+        }
+    }
+}
