@@ -383,7 +383,7 @@ fn arm_message_status(server: &FakeServer, code: i32, reason: Option<&str>) {
 }
 
 #[tokio::test]
-async fn send_failures_are_mapped_as_the_sdk_maps_them() {
+async fn send_failures_are_mapped_as_the_guide_lists_them() {
     let server = server().await;
     let mut client = Client::start(Faults::none());
     client.connect(&server, "alice", "pw").await;
@@ -403,7 +403,8 @@ async fn send_failures_are_mapped_as_the_sdk_maps_them() {
         (
             4,
             Some("whatever"),
-            json!({"type": 604, "data": {"errorCode": 4, "reason": "whatever"}}),
+            // the guide's "unknown error" (L94); 3.6.3 says 604, which the guide never names
+            json!({"type": 503, "data": {"errorCode": 4, "reason": "whatever"}}),
         ),
     ];
     for (code, reason, expected) in cases {

@@ -2,7 +2,9 @@
 //! for an `img` / `file` / `audio` / `video` message with a `file` and no `body.url` (`p()` at
 //! bundle L2127 and `utils.uploadFile` at L10131), the body it then sends, the upload callbacks
 //! (`onFileUploadComplete`, `onFileUploadError` with the SDK's types 101, 102 and 31), and
-//! `utils.download` (L10199) for the `download` op.
+//! `utils.download` (L10199) for the `download` op. Where the guide says otherwise, this client
+//! follows the guide: an answer that is not a success is `onFileDownloadError` (guide L590),
+//! where 3.6.3 hands the error body to `onFileDownloadComplete`.
 //!
 //! Handlers stay free of I/O as in `connection.rs`: they queue an [`HttpJob`], `task.rs` runs it
 //! with [`perform`] and hands the [`HttpDone`] back to [`Session::on_http_done`].
@@ -31,7 +33,7 @@ const WRONG_UPLOAD_TYPE: u64 = 100;
 pub(super) enum HttpJob {
     /// The multipart `POST .../chatfiles` of an attachment message.
     Upload(Box<Upload>),
-    /// `utils.download`: a GET whose body is the reply, whatever the status.
+    /// `utils.download`: a GET whose body is the download when the answer is a success.
     Download {
         /// The `download` request.
         request: u64,
@@ -61,8 +63,8 @@ pub(super) struct Upload {
 pub(super) enum HttpDone {
     /// The upload's HTTP status and body text, or the network error.
     Upload(Box<Upload>, Result<(u16, String), String>),
-    /// The download's body, or the network error.
-    Download(u64, Result<Vec<u8>, String>),
+    /// The download's HTTP status and body, or the network error.
+    Download(u64, Result<(u16, Vec<u8>), String>),
 }
 
 /// Runs one job (the socket owner's side).
@@ -124,11 +126,14 @@ pub(super) async fn perform(job: HttpJob) -> HttpDone {
                 builder = builder.header(name, value);
             }
             let outcome = match builder.send().await {
-                Ok(response) => response
-                    .bytes()
-                    .await
-                    .map(|b| b.to_vec())
-                    .map_err(|e| e.to_string()),
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    response
+                        .bytes()
+                        .await
+                        .map(|b| (status, b.to_vec()))
+                        .map_err(|e| e.to_string())
+                }
                 Err(e) => Err(e.to_string()),
             };
             HttpDone::Download(request, outcome)
@@ -280,9 +285,16 @@ impl Session {
     /// A finished HTTP job.
     pub(super) fn on_http_done(&mut self, done: HttpDone) {
         match done {
-            HttpDone::Download(request, Ok(bytes)) => {
+            HttpDone::Download(request, Ok((status, bytes))) if (200..300).contains(&status) => {
                 self.out
                     .ok(request, json!({"base64": BASE64.encode(bytes)}));
+            }
+            // The guide's download example has `onFileDownloadError` beside
+            // `onFileDownloadComplete` (L583-590): an answer that is not the file (a 401 for a
+            // missing token or a wrong share-secret) is a failed download. 3.6.3 hands the error
+            // body to `onFileDownloadComplete` instead (wire notes 5, "on `load` (any status)").
+            HttpDone::Download(request, Ok(_)) => {
+                self.out.err(request, json!({"type": 200}));
             }
             HttpDone::Download(request, Err(why)) => {
                 eprintln!(

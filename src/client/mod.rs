@@ -5,7 +5,11 @@
 //! forwards the callbacks the SDK fires with the objects it passes, serialised as the Node
 //! driver for the real SDK (`drivers/websdk/driver.mjs`) serialises them, so both clients share
 //! one snapshot per scenario. [`Faults`] break one behaviour each, so that every scenario can be
-//! shown to fail. This module owns the stdio loop and the user registry; one task per user
+//! shown to fail. Where the message guide (`docs/webim-message-guide.md`) says otherwise than
+//! 3.6.3 does, it does what the guide says, and 3.6.3's behaviour is that SDK's expected failure:
+//! a failed download is `onFileDownloadError` (guide L590), a refusal the guide's list does not
+//! name is 503 "unknown error" (L94), an ext / customExts number beyond int64 arrives as sent
+//! (L75-80). This module owns the stdio loop and the user registry; one task per user
 //! (`task`) owns the socket, `connection` and `requests` hold the msync state machine, `login`
 //! the token and SockJS handshake, `outgoing` the frames, `incoming` the callbacks, `receipts` the
 //! automatic delivery receipt, `history` the REST reads (roaming, conversation list), `js` the

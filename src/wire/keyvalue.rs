@@ -2,7 +2,10 @@
 //!
 //! Encoding follows the SDK (wire notes section 4, "ext → KeyValue"): objects, arrays and `null`
 //! become `JSON_STRING`, strings `STRING`, booleans `BOOL` (varint 1/0), integral numbers `INT`,
-//! other numbers `DOUBLE`. Decoding reverses it the way the SDK does, including its loss of
+//! other numbers `DOUBLE`. One exception, where the SDK loses the value and the guide has ext
+//! values reach the receiver (`key: value`, guide L75-80): an integral number beyond int64
+//! (`1.5e300`) is a `DOUBLE`, so that it arrives as sent; 3.6.3 writes it as an `INT` kept modulo
+//! 2^64 (wire notes section 4: it arrives as 0). Decoding reverses it the way the SDK does, including its loss of
 //! precision above 2^53 for varints (it goes through a JS `Number`).
 
 use super::pb::{KeyValue, key_value};
@@ -120,14 +123,16 @@ pub fn js_number(x: f64) -> Value {
     }
 }
 
-/// `Number.isInteger(v)`, and the varint `Long.fromNumber(v)` gives: saturated at the int64
-/// bounds, as Rust's `as` saturates (so `1.5e300` is an INT of `i64::MAX`, as on the wire).
+/// `Number.isInteger(v)` within int64's range: the value of the `INT` varint. An integral number
+/// beyond it (`1.5e300`) is `None`, a `DOUBLE`: a varint cannot carry it.
 fn integral(n: &Number) -> Option<i64> {
     if let Some(i) = n.as_i64() {
         return Some(i);
     }
     let f = n.as_f64()?;
-    (f.is_finite() && f.fract() == 0.0).then_some(f as i64)
+    // [-2^63, 2^63): `i64::MAX as f64` rounds up to 2^63, which is out of range
+    let in_range = (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f);
+    (f.fract() == 0.0 && in_range).then_some(f as i64)
 }
 
 /// The properties of an object in JavaScript's enumeration order.
@@ -177,15 +182,17 @@ mod tests {
     }
 
     #[test]
-    fn an_integral_double_beyond_int64_is_an_int_saturated_as_long_from_number() {
-        // found by `imspec fuzz` against 3.6.3: Number.isInteger(1.5e300) is true
-        let kv = encode("big", &json!(1.5e300));
-        assert_eq!(kv.r#type, Some(2));
-        assert_eq!(kv.value, Some(key_value::Value::VarintValue(i64::MAX)));
-        assert_eq!(
-            encode("n", &json!(-1e19)).value,
-            Some(key_value::Value::VarintValue(i64::MIN))
-        );
+    fn an_integral_number_beyond_int64_is_a_double_that_arrives_as_sent() {
+        // found by `imspec fuzz` against 3.6.3: Number.isInteger(1.5e300) is true, and 3.6.3's
+        // INT varint keeps it modulo 2^64 (0); the guide has ext values reach the receiver
+        for big in [1.5e300, -1e19, 9_223_372_036_854_775_808.0] {
+            let kv = encode("big", &json!(big));
+            assert_eq!(kv.r#type, Some(6), "{big}");
+            assert_eq!(decode(&kv).unwrap(), Some(json!(big)));
+        }
+        let edge = encode("n", &json!(-9_223_372_036_854_775_808.0));
+        assert_eq!(edge.value, Some(key_value::Value::VarintValue(i64::MIN)));
+        assert_eq!(encode("n", &json!(i64::MAX)).r#type, Some(2));
     }
 
     #[test]
