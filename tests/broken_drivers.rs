@@ -119,3 +119,24 @@ fn a_driver_exiting_before_hello_is_a_harness_error_with_its_stderr() {
     );
     assert!(stdout.contains("missing runtime, cannot start"), "{stdout}");
 }
+
+#[test]
+fn an_exception_in_the_sdk_fails_the_waiting_step_at_once_with_message_and_stack() {
+    let started = std::time::Instant::now();
+    let (code, report, stdout) = run_with("sh tests/fixtures/drivers/exception.sh", &[]);
+    assert_eq!(code, 1, "{stdout}");
+    let failure = only_failure(&report);
+    assert!(
+        failure.contains("step 1")
+            && failure.contains(
+                "the SDK threw an exception for alice: The URL scheme must be either http: or https:"
+            )
+            && failure.contains("at XMLHttpRequest.open (sdk.js:12:34)"),
+        "{failure}"
+    );
+    // Not the 10 s deadline of the step: the exception ends it (the rest is the driver's
+    // 2 s to answer shutdown).
+    let ms = report["scenarios"][0]["duration_ms"].as_u64().unwrap();
+    assert!(ms < 6000, "{ms} ms");
+    assert!(started.elapsed().as_secs() < 9);
+}

@@ -5,10 +5,7 @@
 use serde_json::Value;
 use std::process::{Command, Output};
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/scenarios/levels"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/levels");
 
 fn run(level: &str, json: &std::path::Path, snapshots: &std::path::Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imspec"))

@@ -17,6 +17,9 @@ use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
 /// Longest stdout line accepted from a driver (a line is one reply or event).
 const MAX_LINE: usize = 16 * 1024 * 1024;
+/// The driver event that reports an exception thrown inside the SDK or a callback
+/// (`{"event": "exception", "user"?, "data": {"message", "stack"}}`).
+pub const EXCEPTION_EVENT: &str = "exception";
 /// How many stderr lines are kept for the failure report.
 const STDERR_LINES: usize = 40;
 /// How long the driver's stderr may take to reach EOF once its process group is killed.
@@ -44,6 +47,17 @@ pub enum DriverFailure {
     Timeout {
         /// What was awaited.
         what: String,
+    },
+    /// The driver reported an exception thrown inside the SDK or one of its callbacks (event
+    /// `exception`): the step waiting on that user fails at once with it.
+    #[error("the SDK threw an exception{}: {message}{}", user.as_ref().map(|u| format!(" for {u}")).unwrap_or_default(), if stack.is_empty() { String::new() } else { format!("\n{stack}") })]
+    Exception {
+        /// The connection it happened on, when the driver knows.
+        user: Option<String>,
+        /// The exception's message.
+        message: String,
+        /// Its stack, as the driver gave it.
+        stack: String,
     },
 }
 
@@ -82,7 +96,10 @@ pub struct Driver {
     next_id: u64,
     replies: HashMap<u64, Reply>,
     outstanding: HashMap<u64, String>,
+    users: HashMap<u64, Option<String>>,
     events: Vec<Event>,
+    /// `exception` events not yet given to a waiting step.
+    exceptions: Vec<Event>,
     log: Vec<LogEntry>,
     broken: Option<DriverFailure>,
 }
@@ -162,7 +179,9 @@ impl Driver {
             next_id: 1,
             replies: HashMap::new(),
             outstanding: HashMap::new(),
+            users: HashMap::new(),
             events: Vec::new(),
+            exceptions: Vec::new(),
             log: Vec::new(),
             broken: None,
         })
@@ -239,15 +258,21 @@ impl Driver {
             }));
         }
         self.outstanding.insert(request.id, op.to_string());
+        self.users.insert(request.id, request.user.clone());
         self.log.push(LogEntry::Request(request.clone()));
         Ok(request.id)
     }
 
-    /// Waits for the reply to request `id`.
+    /// Waits for the reply to request `id`. An exception reported on the request's user (or on
+    /// no user) ends the wait at once.
     pub async fn reply(&mut self, id: u64, deadline: Instant) -> Result<Reply, DriverFailure> {
+        let user = self.users.get(&id).cloned().flatten();
         loop {
             if let Some(reply) = self.replies.remove(&id) {
                 return Ok(reply);
+            }
+            if let Some(exception) = self.take_exception(user.as_deref()) {
+                return Err(exception);
             }
             let op = self.outstanding.get(&id).cloned().unwrap_or_default();
             self.pump(deadline, || format!("reply to `{op}` (request {id})"))
@@ -273,6 +298,19 @@ impl Driver {
         from: usize,
         deadline: Instant,
         what: &str,
+        matches: impl FnMut(usize, &Event) -> bool,
+    ) -> Result<usize, DriverFailure> {
+        self.event_of(None, from, deadline, what, matches).await
+    }
+
+    /// [`Driver::event`] for a step waiting on `user`: an exception reported on that user (or
+    /// on no user) ends the wait at once.
+    pub async fn event_of(
+        &mut self,
+        user: Option<&str>,
+        from: usize,
+        deadline: Instant,
+        what: &str,
         mut matches: impl FnMut(usize, &Event) -> bool,
     ) -> Result<usize, DriverFailure> {
         let mut checked = from;
@@ -282,6 +320,9 @@ impl Driver {
                     return Ok(checked);
                 }
                 checked += 1;
+            }
+            if let Some(exception) = self.take_exception(user) {
+                return Err(exception);
             }
             self.pump(deadline, || what.to_string()).await?;
         }
@@ -293,6 +334,26 @@ impl Driver {
             Err(DriverFailure::Timeout { .. }) | Ok(()) => Ok(()),
             Err(other) => Err(other),
         }
+    }
+
+    /// The first `exception` reported on `user` (or on no user; any user when `user` is
+    /// `None`) that no step has been given yet, as a failure.
+    pub fn take_exception(&mut self, user: Option<&str>) -> Option<DriverFailure> {
+        let at = self
+            .exceptions
+            .iter()
+            .position(|e| user.is_none() || e.user.is_none() || e.user.as_deref() == user)?;
+        let event = self.exceptions.remove(at);
+        let text = |key: &str| match event.data.get(key) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        Some(DriverFailure::Exception {
+            user: event.user.clone(),
+            message: text("message"),
+            stack: text("stack"),
+        })
     }
 
     /// Every event received so far, in arrival order.
@@ -365,6 +426,12 @@ impl Driver {
                 Err(self.fail(DriverFailure::Exited { status }))
             }
             Ok(Some(Err(failure))) => Err(self.fail(failure)),
+            // Not an SDK callback: kept apart for the step waiting on its user (and out of the
+            // transcript, whose stacks would differ from machine to machine).
+            Ok(Some(Ok(DriverLine::Event(event)))) if event.event == EXCEPTION_EVENT => {
+                self.exceptions.push(event);
+                Ok(())
+            }
             Ok(Some(Ok(DriverLine::Event(event)))) => {
                 self.log.push(LogEntry::Event(event.clone()));
                 self.events.push(event);

@@ -18,14 +18,20 @@ pub(super) async fn run(
     let data = data.as_ref().map(|d| state.fill(d)).transpose()?;
     let used = &state.used_events;
     let found = driver
-        .event(0, deadline, &format!("event {name} for {user}"), |i, e| {
-            !used.contains(&i)
-                && e.event == *name
-                && e.user.as_deref() == Some(user)
-                && data
-                    .as_ref()
-                    .is_none_or(|d| matching::check(d, &e.data, "data").is_ok())
-        })
+        .event_of(
+            Some(user),
+            0,
+            deadline,
+            &format!("event {name} for {user}"),
+            |i, e| {
+                !used.contains(&i)
+                    && e.event == *name
+                    && e.user.as_deref() == Some(user)
+                    && data
+                        .as_ref()
+                        .is_none_or(|d| matching::check(d, &e.data, "data").is_ok())
+            },
+        )
         .await;
     match found {
         Ok(index) => {

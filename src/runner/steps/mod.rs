@@ -113,7 +113,8 @@ impl<'a> State<'a> {
                             format!("no {what} within {} ms", timeout.as_millis()),
                             level,
                         ),
-                        // A driver that broke the protocol or exited fails at every level.
+                        // A driver that broke the protocol or exited, or an SDK that threw,
+                        // fails at every level.
                         Broken::Driver(other) => at(other.to_string(), None),
                         Broken::Unsupported(message) => StepFailure {
                             unsupported: true,

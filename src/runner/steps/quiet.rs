@@ -13,6 +13,9 @@ pub(super) async fn run(
 ) -> Result<Option<Value>, Broken> {
     let before = driver.events().len();
     driver.drain_until(Instant::now() + window).await?;
+    if let Some(exception) = driver.take_exception(Some(user)) {
+        return Err(exception.into());
+    }
     let late: Vec<String> = driver.events()[before..]
         .iter()
         .filter(|e| e.user.as_deref() == Some(user))
