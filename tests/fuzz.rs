@@ -80,6 +80,7 @@ async fn a_wrong_ext_type_is_found_shrunk_and_written_as_a_scenario_that_fails_o
     // on its own, through the runner: fails against the broken client, passes without it
     for (faults, verdict) in [("wrong-ext-type", Verdict::Fail), ("", Verdict::Pass)] {
         let config = RunConfig {
+            level: imspec::scenario::Level::Wire,
             client: regression::reference(&exe(), faults),
             step_timeout: Duration::from_secs(5),
             snapshots: target.snapshots.clone(),

@@ -73,6 +73,7 @@ pub async fn run(args: MatrixArgs) -> Result<Status, CliError> {
     let scenarios = args.selection.select()?;
     let columns = columns(&args.clients)?;
     let base = RunConfig {
+        level: crate::scenario::Level::Wire,
         client: columns[0].client.clone(),
         step_timeout: Duration::from_millis(args.step_timeout_ms),
         snapshots: args.selection.snapshots(&args.snapshots),

@@ -72,6 +72,11 @@ pub struct RunArgs {
     /// List the reference client's fault switches and exit.
     #[arg(long)]
     pub list_faults: bool,
+    /// Which checks count: `wire` (default) every check, including the snapshot; `guide` only
+    /// the checks the message guide states (wire-level failures and snapshot differences are
+    /// reported as notes, FAIL (wire), and do not change the verdict).
+    #[arg(long, value_enum, default_value_t = crate::scenario::Level::Wire)]
+    pub level: crate::scenario::Level,
 }
 
 /// Runs `imspec run`.
@@ -115,6 +120,7 @@ pub async fn run(args: RunArgs) -> Result<Status, CliError> {
             .jobs
             .map_or_else(super::default_jobs, NonZeroUsize::get),
         expected: list.list.clone(),
+        level: args.level,
     };
     if scenarios.is_empty() {
         println!(

@@ -61,6 +61,7 @@ pub async fn run(args: SelftestArgs) -> Result<Status, CliError> {
         }
     };
     let config = RunConfig {
+        level: crate::scenario::Level::Wire,
         client: super::reference_client(None)?,
         step_timeout: Duration::from_millis(args.step_timeout_ms),
         snapshots: args.selection.snapshots(&args.snapshots),

@@ -70,6 +70,7 @@ pub async fn write(finding: &Finding, name: &str, target: &Target) -> Result<Wri
     save(text(&[])?)?;
     let run = |faults: &str, update: bool| {
         let config = RunConfig {
+            level: crate::scenario::Level::Wire,
             client: reference(&target.exe, faults),
             step_timeout: Duration::from_secs(5),
             snapshots: target.snapshots.clone(),

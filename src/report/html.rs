@@ -39,7 +39,7 @@ pub fn report(runs: &[ScenarioRun], client_label: &str) -> String {
                 @for run in runs {
                     tr.scenario data-id=(run.id) data-verdict=(verdict_class(run.verdict)) {
                         td { a href={ "#detail-" (run.id) } { (run.id) } }
-                        td.verdict.(verdict_class(run.verdict)) { (run.verdict.label()) }
+                        td.verdict.(verdict_class(run.verdict)) { (run.label()) }
                         td { (run.duration.as_millis()) }
                         td { (run.purpose) }
                         td { (run.guide) }
@@ -64,7 +64,7 @@ fn filter_box() -> Markup {
 fn detail(run: &ScenarioRun) -> Markup {
     html! {
         section.detail id={ "detail-" (run.id) } {
-            h2 { span.verdict.(verdict_class(run.verdict)) { (run.verdict.label()) } " " (run.id) }
+            h2 { span.verdict.(verdict_class(run.verdict)) { (run.label()) } " " (run.id) }
             p { (run.purpose) br; "guide: " (run.guide) br; "file: " code { (run.path.display()) } }
             @if let Some(reason) = &run.expected_reason {
                 p { "listed as an expected failure: " (reason) }
@@ -75,15 +75,20 @@ fn detail(run: &ScenarioRun) -> Markup {
             @if let Some(message) = run.failure_message() {
                 pre.failure { (message) }
             }
+            @for note in &run.notes {
+                p { (note.label()) ", not counted at --level guide:" }
+                pre.failure { (note.located(&run.path)) }
+            }
             @if !run.steps.is_empty() {
                 h3 { "steps" }
                 table.steps {
-                    thead { tr { th { "#" } th { "line" } th { "status" } th { "step" } } }
+                    thead { tr { th { "#" } th { "line" } th { "level" } th { "status" } th { "step" } } }
                     tbody {
                         @for step in &run.steps {
                             tr class=(step_class(step.status)) {
                                 td { (step.number) }
                                 td { (step.line) }
+                                td { (step.level.name()) }
                                 td { (step_label(step.status)) }
                                 td { pre { (step.source) } }
                             }

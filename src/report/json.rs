@@ -2,7 +2,9 @@
 //!
 //! `{"schema": 1, "client": {...}, "summary": {"total", "passed", "failed", "unsupported",
 //! "xfail", "xpass", "errors"}, "scenarios": [{"id", "verdict", "duration_ms", "purpose",
-//! "guide", "failure", "expected_reason", "diff", "stderr_tail"}]}`
+//! "guide", "failure", "level", "notes", "expected_reason", "diff", "stderr_tail"}]}`: `level`
+//! is the failure's level (`guide`, `wire`, or null when the driver or the run broke); `notes`
+//! are the wire-level failures not counted at `--level guide` (`[{"level", "failure"}]`).
 //!
 //! `imspec selftest --json` writes `{"schema": 1, "kind": "selftest", "switches": [..],
 //! "scenarios": [{"id", "declared", "clean": {"verdict", "failure"}, "under": {switch: {..}}}],
@@ -38,6 +40,8 @@ fn scenario(run: &ScenarioRun) -> Value {
         "purpose": run.purpose,
         "guide": run.guide,
         "failure": run.failure_message(),
+        "level": run.failure_level(),
+        "notes": run.notes.iter().map(|n| json!({"level": n.level, "failure": n.located(&run.path)})).collect::<Vec<_>>(),
         "expected_reason": run.expected_reason,
         "diff": run.diff,
         "stderr_tail": (!run.stderr_tail.is_empty() && run.verdict.fails_run()).then_some(&run.stderr_tail),

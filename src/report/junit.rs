@@ -54,7 +54,7 @@ fn case(run: &ScenarioRun) -> TestCase {
                 description.push_str("\n\ntranscript vs snapshot:\n");
                 description.push_str(diff);
             }
-            status.set_message(message).set_type(run.verdict.label());
+            status.set_message(message).set_type(run.label());
             status.set_description(description);
             status
         }
@@ -132,6 +132,7 @@ mod tests {
             stderr_tail: "driver said <this>".into(),
             transcript: String::new(),
             diff: Some("-old\n+new".into()),
+            notes: Vec::new(),
             snapshot_written: false,
             steps: Vec::new(),
             wire: Vec::new(),

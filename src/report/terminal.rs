@@ -61,11 +61,16 @@ impl Terminal {
         let extra = match (&run.expected_reason, run.verdict) {
             (Some(reason), Verdict::Xfail | Verdict::Xpass) => format!("  # {reason}"),
             _ if run.snapshot_written => "  (snapshot written)".to_string(),
+            _ if !run.notes.is_empty() => format!(
+                "  ({} wire-level failure{} not counted at --level guide)",
+                run.notes.len(),
+                if run.notes.len() == 1 { "" } else { "s" }
+            ),
             _ => String::new(),
         };
         format!(
             "{} {} ({} ms){extra}",
-            self.paint(run.verdict, &format!("{:<11}", run.verdict.label())),
+            self.paint(run.verdict, &format!("{:<11}", run.label())),
             run.id,
             run.duration.as_millis()
         )
@@ -74,15 +79,21 @@ impl Terminal {
     /// The failures and the counts.
     fn summary(&self, runs: &[ScenarioRun]) -> String {
         let mut out = String::new();
+        for run in runs.iter().filter(|r| !r.notes.is_empty()) {
+            for note in &run.notes {
+                out += &format!(
+                    "\n{} {} (not counted at --level guide)\n  {}\n",
+                    self.colour_code("33", &note.label()),
+                    run.id,
+                    note.located(&run.path)
+                );
+            }
+        }
         for run in runs
             .iter()
             .filter(|r| r.verdict.fails_run() || r.verdict == Verdict::Unsupported)
         {
-            out += &format!(
-                "\n{} {}\n",
-                self.paint(run.verdict, run.verdict.label()),
-                run.id
-            );
+            out += &format!("\n{} {}\n", self.paint(run.verdict, &run.label()), run.id);
             if run.verdict == Verdict::Xpass {
                 out += &format!(
                     "  listed as an expected failure ({}) but passed: remove the entry\n",

@@ -99,6 +99,7 @@ pub async fn run_matrix(
     let mut results: Vec<Vec<ScenarioRun>> = Vec::new();
     for column in columns {
         let config = RunConfig {
+            level: crate::scenario::Level::Wire,
             client: column.client.clone(),
             expected: column.expected.clone(),
             ..base.clone()
@@ -181,6 +182,7 @@ mod tests {
             stderr_tail: String::new(),
             transcript: String::new(),
             diff: None,
+            notes: Vec::new(),
             snapshot_written: false,
             steps: Vec::new(),
             wire: Vec::new(),

@@ -300,6 +300,7 @@ pub async fn run(
         .chain(switches.iter().map(Some))
         .map(|switch| {
             let mut config = RunConfig {
+                level: crate::scenario::Level::Wire,
                 expected: ExpectedFailures::default(),
                 update_snapshots: false,
                 ..base.clone()

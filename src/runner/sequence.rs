@@ -18,6 +18,8 @@ pub struct StepRecord {
     pub number: usize,
     /// The line of its `[[step]]` header.
     pub line: usize,
+    /// Whether the guide states what it checks, or only the wire.
+    pub level: crate::scenario::Level,
     /// The step as written in the scenario file (the TOML under its header).
     pub source: String,
     /// How it went.
@@ -63,9 +65,15 @@ pub struct WireEntry {
     pub payload: Value,
 }
 
-/// The steps of `scenario`: the first `completed` passed, the next one `failed` (when the run
-/// broke there), the rest skipped.
-pub fn steps(scenario: &Scenario, completed: usize, broken: Option<StepStatus>) -> Vec<StepRecord> {
+/// The steps of `scenario`: the first `completed` passed (but those `noted`: they broke at wire
+/// level while the run judged at guide level), the next one `broken` (when the run broke
+/// there), the rest skipped.
+pub fn steps(
+    scenario: &Scenario,
+    completed: usize,
+    broken: Option<StepStatus>,
+    noted: &[usize],
+) -> Vec<StepRecord> {
     let text = std::fs::read_to_string(&scenario.path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let starts: Vec<usize> = scenario.steps.iter().map(|s| s.line).collect();
@@ -78,6 +86,7 @@ pub fn steps(scenario: &Scenario, completed: usize, broken: Option<StepStatus>) 
             let body = lines.get(step.line.min(end)..end).unwrap_or_default();
             let source = body.join("\n").trim().to_string();
             let status = match (i.cmp(&completed), broken) {
+                _ if noted.contains(&i) => StepStatus::Failed,
                 (std::cmp::Ordering::Less, _) => StepStatus::Passed,
                 (std::cmp::Ordering::Equal, Some(status)) => status,
                 _ => StepStatus::Skipped,
@@ -85,6 +94,7 @@ pub fn steps(scenario: &Scenario, completed: usize, broken: Option<StepStatus>) 
             StepRecord {
                 number: i + 1,
                 line: step.line,
+                level: step.level,
                 source,
                 status,
             }

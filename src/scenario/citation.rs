@@ -16,11 +16,25 @@ use std::sync::OnceLock;
 const GUIDE: &str = include_str!("../../docs/webim-message-guide.md");
 /// The wire notes of 3.6.3, as bundled.
 const WIRE: &str = include_str!("../../docs/wire-3.6.3.md");
+/// The wire notes of 4.x, as bundled.
+const WIRE_4X: &str = include_str!("../../docs/wire-4.x.md");
 
 /// The level of an expectation: `guide` when the guide states it (the step or scenario cites the
 /// guide's lines), `wire` when only the reference SDK's observed wire does (it cites the wire
 /// notes). The snapshot comparison is a wire-level check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Stated by the message guide.
@@ -228,18 +242,13 @@ pub struct Docs {
 }
 
 impl Docs {
-    /// The documents bundled with imspec (the 4.x notes when the source tree has them).
+    /// The documents bundled with imspec.
     pub fn bundled() -> &'static Docs {
         static DOCS: OnceLock<Docs> = OnceLock::new();
-        DOCS.get_or_init(|| {
-            let wire4 =
-                std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/wire-4.x.md"))
-                    .ok();
-            Docs {
-                guide: Doc::new("docs/webim-message-guide.md", GUIDE),
-                wire: Doc::new("docs/wire-3.6.3.md", WIRE),
-                wire4: wire4.map(|text| Doc::new("docs/wire-4.x.md", &text)),
-            }
+        DOCS.get_or_init(|| Docs {
+            guide: Doc::new("docs/webim-message-guide.md", GUIDE),
+            wire: Doc::new("docs/wire-3.6.3.md", WIRE),
+            wire4: Some(Doc::new("docs/wire-4.x.md", WIRE_4X)),
         })
     }
 

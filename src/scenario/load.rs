@@ -67,11 +67,9 @@ struct FileModel {
     steps: Vec<toml::Spanned<RawStep>>,
 }
 
-/// Scenario-level `guide`: citations, or (until every file is converted) the old free text.
-enum GuideField {
-    Legacy(String),
-    Cited(OneOrMany<GuideCitation>),
-}
+/// Scenario-level `guide`: one citation table or an array of them. The old free-text
+/// `guide = "..."` is refused with a message that shows the new form.
+struct GuideField(OneOrMany<GuideCitation>);
 
 impl<'de> Deserialize<'de> for GuideField {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -82,14 +80,16 @@ impl<'de> Deserialize<'de> for GuideField {
                 write!(f, "guide citations: {CITATION_FORM}")
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<GuideField, E> {
-                Ok(GuideField::Legacy(text.to_string()))
+                Err(E::custom(format!(
+                    "the free-text guide = {text:?} is replaced by checked citations: {CITATION_FORM}"
+                )))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<GuideField, A::Error> {
-                OneOrMany::visit(seq).map(GuideField::Cited)
+                OneOrMany::visit(seq).map(GuideField)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<GuideField, A::Error> {
                 GuideCitation::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(|c| GuideField::Cited(OneOrMany(vec![(None, c)])))
+                    .map(|c| GuideField(OneOrMany(vec![(None, c)])))
             }
         }
         d.deserialize_any(V)
@@ -376,19 +376,15 @@ fn scenario_citations(
         span.as_ref()
             .map_or_else(|| lines.key_line(key), |s| lines.line_of(s.start))
     };
-    match &file.guide {
-        Some(GuideField::Legacy(text)) => citations.legacy = Some(text.clone()),
-        Some(GuideField::Cited(many)) => {
-            for (span, c) in &many.0 {
-                let at = line(span, "guide");
-                docs.check_guide(c.lines, &c.quote).map_err(|m| (at, m))?;
-                citations.guide.push(Cited {
-                    line: at,
-                    citation: c.clone(),
-                });
-            }
+    if let Some(GuideField(many)) = &file.guide {
+        for (span, c) in &many.0 {
+            let at = line(span, "guide");
+            docs.check_guide(c.lines, &c.quote).map_err(|m| (at, m))?;
+            citations.guide.push(Cited {
+                line: at,
+                citation: c.clone(),
+            });
         }
-        None => {}
     }
     for (span, c) in &file.wire.0 {
         let at = line(span, "wire");
@@ -399,7 +395,7 @@ fn scenario_citations(
             citation: c.clone(),
         });
     }
-    if citations.guide.is_empty() && citations.wire.is_empty() && citations.legacy.is_none() {
+    if citations.guide.is_empty() && citations.wire.is_empty() {
         return Err((
             1,
             format!("the scenario cites nothing; add {CITATION_FORM}"),

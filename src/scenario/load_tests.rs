@@ -251,9 +251,14 @@ fn templates_refer_to_earlier_steps() {
 }
 
 #[test]
-fn the_old_guide_string_is_accepted_until_converted() {
-    let s = load("purpose = \"p\"\nguide = \"Send text messages\"\n[world.users]\nalice = {}\n[[step]]\nconnect = \"alice\"\n").unwrap();
-    assert_eq!(s.citations.legacy.as_deref(), Some("Send text messages"));
+fn the_old_guide_string_is_refused_with_the_new_form() {
+    let e = err(
+        "purpose = \"p\"\nguide = \"Send text messages\"\n[world.users]\nalice = {}\n[[step]]\nconnect = \"alice\"\n",
+    );
+    assert!(
+        e.starts_with("scenarios/area/name.toml:2: `guide`: the free-text guide = \"Send text messages\" is replaced by checked citations: guide = [{ lines = "),
+        "{e}"
+    );
 }
 
 #[test]

@@ -71,14 +71,12 @@ pub struct Citations {
     pub guide: Vec<Cited<GuideCitation>>,
     /// Sections of the wire notes.
     pub wire: Vec<Cited<WireCitation>>,
-    /// The old free-text `guide = "..."` (accepted until every scenario is converted).
-    pub legacy: Option<String>,
 }
 
 impl Citations {
     /// Whether it cites the guide.
     pub fn cites_guide(&self) -> bool {
-        !self.guide.is_empty() || self.legacy.is_some()
+        !self.guide.is_empty()
     }
 
     /// In one line: `guide L62-75 "onTextMessage"; wire §4 "routetype"`.
@@ -94,13 +92,7 @@ impl Citations {
             };
             format!("{notes} §{} {:?}", c.citation.section, c.citation.quote)
         });
-        let mut all: Vec<String> = self
-            .legacy
-            .iter()
-            .cloned()
-            .chain(guide)
-            .chain(wire)
-            .collect();
+        let mut all: Vec<String> = guide.chain(wire).collect();
         all.dedup();
         all.join("; ")
     }

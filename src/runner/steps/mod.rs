@@ -18,7 +18,7 @@ mod server_close;
 
 use super::StepFailure;
 use crate::driver::{Driver, DriverFailure, Hello};
-use crate::scenario::{Action, Scenario, Step, template};
+use crate::scenario::{Action, Level, Scenario, Step, template};
 use crate::server::{Control, FakeServer};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
@@ -39,8 +39,12 @@ pub(super) struct State<'a> {
     pub(super) saved: BTreeMap<String, Value>,
     pub(super) used_events: HashSet<usize>,
     pub(super) used_frames: HashSet<u64>,
-    /// How many steps held so far.
+    /// How many steps were gone through so far (held, or broke and were noted).
     pub(super) completed: usize,
+    /// Which checks count (`--level`).
+    pub(super) judge: Level,
+    /// Wire-level failures that did not count (judging at guide level), with their step index.
+    pub(super) notes: Vec<(usize, StepFailure)>,
 }
 
 /// Why a step did not go through.
@@ -65,6 +69,7 @@ impl<'a> State<'a> {
         scenario: &'a Scenario,
         server: &'a FakeServer,
         step_timeout: Duration,
+        judge: Level,
     ) -> Self {
         State {
             scenario,
@@ -75,39 +80,54 @@ impl<'a> State<'a> {
             used_events: HashSet::new(),
             used_frames: HashSet::new(),
             completed: 0,
+            judge,
+            notes: Vec::new(),
         }
     }
 
-    /// Runs the steps in order; the first broken expectation ends them.
+    /// Runs the steps in order; the first broken expectation that counts ends them. Judging at
+    /// guide level, a broken wire-level expectation is noted and the steps go on.
     pub(super) async fn run_steps(
         &mut self,
         driver: &mut Driver,
         hello: &Hello,
     ) -> Result<(), StepFailure> {
         for (index, step) in self.scenario.steps.iter().enumerate() {
-            let at = |message: String| StepFailure {
+            let at = |message: String, level: Option<Level>| StepFailure {
                 step: Some(index + 1),
                 line: Some(step.line),
                 message,
+                level,
                 unsupported: false,
                 harness: false,
             };
             let timeout = step.timeout.unwrap_or(self.step_timeout);
             let deadline = Instant::now() + timeout;
-            let result = self
-                .step(driver, hello, step, deadline)
-                .await
-                .map_err(|e| match e {
-                    Broken::Expectation(message) => at(message),
-                    Broken::Driver(DriverFailure::Timeout { what }) => {
-                        at(format!("no {what} within {} ms", timeout.as_millis()))
+            let result = match self.step(driver, hello, step, deadline).await {
+                Ok(result) => result,
+                Err(broken) => {
+                    let level = Some(step.level);
+                    let failure = match broken {
+                        Broken::Expectation(message) => at(message, level),
+                        Broken::Driver(DriverFailure::Timeout { what }) => at(
+                            format!("no {what} within {} ms", timeout.as_millis()),
+                            level,
+                        ),
+                        // A driver that broke the protocol or exited fails at every level.
+                        Broken::Driver(other) => at(other.to_string(), None),
+                        Broken::Unsupported(message) => StepFailure {
+                            unsupported: true,
+                            ..at(message, None)
+                        },
+                    };
+                    if failure.level == Some(Level::Wire) && self.judge == Level::Guide {
+                        self.notes.push((index, failure));
+                        self.completed = index + 1;
+                        continue;
                     }
-                    Broken::Driver(other) => at(other.to_string()),
-                    Broken::Unsupported(message) => StepFailure {
-                        unsupported: true,
-                        ..at(message)
-                    },
-                })?;
+                    return Err(failure);
+                }
+            };
             if let (Some(name), Some(value)) = (&step.save_as, result) {
                 self.saved.insert(name.clone(), value);
             }
