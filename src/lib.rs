@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod coverage;
 pub mod driver;
 pub mod fuzz;
 pub mod report;

@@ -24,6 +24,7 @@ use std::process::ExitCode;
         "  imspec run --filter 'login/*' --json report.json\n",
         "  imspec selftest                                        # prove every scenario can fail\n",
         "  imspec list\n",
+        "  imspec coverage                                        # which guide statements the scenarios check\n",
         "  imspec fuzz --seed 1 --cases 2000                     # fuzz message bodies both ways\n",
         "  imspec serve --port 8080 --user alice --user bob"
     )
@@ -57,6 +58,10 @@ enum Command {
     Fuzz(imspec::fuzz::cli::FuzzArgs),
     /// Start the fake server alone, for testing an app by hand; prints every frame as JSON.
     Serve(cli::serve::ServeArgs),
+    /// The guide's testable statements with the scenarios that cover them and how strongly,
+    /// and the statements no scenario covers.
+    #[command(after_help = cli::coverage::AFTER_HELP)]
+    Coverage(cli::coverage::CoverageArgs),
     /// The reference client as a driver on stdin/stdout (used by `run` without --client).
     #[command(hide = true)]
     Driver {
@@ -107,6 +112,7 @@ async fn dispatch(cli: Cli) -> Result<Status> {
             Status::failed_if(imspec::fuzz::cli::run(&args, exe).await?)
         }
         Command::Serve(args) => cli::serve::run(args).await?,
+        Command::Coverage(args) => cli::coverage::run(args)?,
         Command::Driver { fault } => {
             let faults = imspec::client::Faults::parse(&fault)?;
             imspec::client::serve_stdio(faults).await?;

@@ -69,7 +69,7 @@ fn update_expected_failures_rewrites_the_list_from_the_run() {
     let path = dir.path().join("expected-failures.txt");
     std::fs::write(
         &path,
-        "# Known failures of this client.\nlogin/ok  # stale: it passes\nnot/run  # kept as it is\n",
+        "# Known failures of this client.\nlogin/ok  # stale: it passes (guide L565 \"//Successful connection callback\")\nnot/run  # kept as it is (guide L94 \"unknown error\")\n",
     )
     .unwrap();
     let list = path.to_str().unwrap();
@@ -101,11 +101,30 @@ fn update_expected_failures_rewrites_the_list_from_the_run() {
         "{}",
         text(&output)
     );
+    let rewritten = std::fs::read_to_string(&path).unwrap();
     assert_eq!(
-        std::fs::read_to_string(&path).unwrap(),
-        "# Known failures of this client.\nnot/run  # kept as it is\n\
+        rewritten,
+        "# Known failures of this client.\nnot/run  # kept as it is (guide L94 \"unknown error\")\n\
          login/wrong-password  # TODO: reason (cite the guide)\n"
     );
+    // The placeholder is no reason: the next run stops there until one is written.
+    let output = imspec(&args);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains(&format!(
+            "{list}:3: the reason of `login/wrong-password`: the reason cites nothing"
+        )),
+        "{}",
+        text(&output)
+    );
+    std::fs::write(
+        &path,
+        rewritten.replace(
+            "TODO: reason (cite the guide)",
+            "broken on purpose (guide L94 \"unknown error\")",
+        ),
+    )
+    .unwrap();
     // The rewritten list agrees with the client: the same run now passes the gate.
     let output = imspec(&args);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));

@@ -6,6 +6,7 @@
 //! runner's events), resolving drivers and their expected-failures files, and the exit codes.
 //! Must not hold running, checking or reporting logic of its own.
 
+pub mod coverage;
 pub mod list;
 pub mod matrix;
 pub mod run;
@@ -68,6 +69,9 @@ pub enum CliError {
     /// A report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// The guide statements file is broken.
+    #[error(transparent)]
+    Coverage(#[from] crate::coverage::CoverageError),
     /// A flag's value cannot be used.
     #[error("{0}")]
     Usage(String),

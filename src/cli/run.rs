@@ -142,7 +142,9 @@ pub async fn run(args: RunArgs) -> Result<Status, CliError> {
         reports.add(JunitSink::new(path));
     }
     if let Some(path) = &args.html {
-        reports.add(HtmlSink::new(path));
+        let statements = super::coverage::statements(&args.selection, None)?;
+        let coverage = crate::coverage::Coverage::of(&statements, &scenarios);
+        reports.add(HtmlSink::new(path).with_coverage(coverage));
     }
     let (tx, handle) = super::spawn_reports(reports);
     let runs = runner::run_all(scenarios, &config, tx).await;

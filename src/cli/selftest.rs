@@ -52,11 +52,11 @@ pub struct SelftestArgs {
 pub async fn run(args: SelftestArgs) -> Result<Status, CliError> {
     let scenarios = args.selection.select()?;
     let waivers = match &args.waivers {
-        Some(path) => Some(ExpectedFailures::load(path)?),
+        Some(path) => Some(ExpectedFailures::load_uncited(path)?),
         None => {
             let path = args.selection.scenarios.join("unkilled-switches.txt");
             path.is_file()
-                .then(|| ExpectedFailures::load(&path))
+                .then(|| ExpectedFailures::load_uncited(&path))
                 .transpose()?
         }
     };

@@ -1,13 +1,15 @@
 //! The `--html PATH` report: one self-contained page (CSS and JS inline, nothing fetched) with
 //! the counts, a filter box, a summary table with one row per scenario, and per scenario its
 //! steps, the wire as a two-column client ⇄ server sequence with every payload decoded, the
-//! diff against its snapshot when it failed and the driver's stderr tail. `imspec selftest
+//! diff against its snapshot when it failed and the driver's stderr tail, and the guide
+//! coverage of the scenarios (`crate::coverage`). `imspec selftest
 //! --html` draws the kill matrix on the same kind of page.
 //!
 //! Pages are built with `maud`, which escapes every text and attribute: payloads carry user
 //! strings. The only raw text is this module's own stylesheet and script.
 
 use super::{Collected, ReportError, Sink, write_file};
+use crate::coverage::Coverage;
 use crate::runner::selftest::KillMatrix;
 use crate::runner::sequence::{Side, StepStatus, WireEntry};
 use crate::runner::{RunEvent, ScenarioRun, Summary, Verdict};
@@ -20,6 +22,15 @@ const SCRIPT: &str = include_str!("html/report.js");
 
 /// The page of a run.
 pub fn report(runs: &[ScenarioRun], client_label: &str) -> String {
+    report_with(runs, client_label, None)
+}
+
+/// The page of a run, with the guide coverage of its scenarios when given.
+pub fn report_with(
+    runs: &[ScenarioRun],
+    client_label: &str,
+    coverage: Option<&Coverage>,
+) -> String {
     let s = Summary::of(runs);
     let body = html! {
         h1 { "imspec: " (client_label) }
@@ -48,8 +59,53 @@ pub fn report(runs: &[ScenarioRun], client_label: &str) -> String {
             }
         }
         @for run in runs { (detail(run)) }
+        @if let Some(coverage) = coverage { (coverage_section(coverage)) }
     };
     page(&format!("imspec: {client_label}"), body)
+}
+
+/// The guide coverage: the counts, then each statement with its strength and scenarios.
+fn coverage_section(coverage: &Coverage) -> Markup {
+    let c = coverage.counts();
+    html! {
+        section #coverage {
+            h2 { "guide coverage" }
+            p.counts {
+                span { (c.statements) " statements" }
+                span.pass { (c.exact) " covered exactly" }
+                span.xfail { (c.fired) " fired only" }
+                span.unsupported { (c.wire) " wire only" }
+                span.fail { (c.uncovered) " not covered" }
+                span { (c.untestable) " untestable" }
+            }
+            table.coverage {
+                thead { tr { th { "statement" } th { "guide lines" } th { "strength" } th { "text" } th { "scenarios" } } }
+                tbody {
+                    @for s in &coverage.statements {
+                        @let strength = match (s.strength, &s.statement.untestable) {
+                            (Some(strength), _) => strength.name(),
+                            (None, Some(_)) => "untestable",
+                            (None, None) => "uncovered",
+                        };
+                        tr class=(strength) {
+                            td { code { (s.statement.id) } }
+                            td { (s.statement.lines.to_string()) }
+                            td { (strength) }
+                            td {
+                                (s.statement.text)
+                                @if let Some(why) = &s.statement.untestable { br; em { "untestable: " (why) } }
+                            }
+                            td {
+                                @for cover in &s.scenarios {
+                                    a href={ "#detail-" (cover.scenario) } { (cover.scenario) } " (" (cover.strength.name()) ") "
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn filter_box() -> Markup {
@@ -220,6 +276,7 @@ fn page(title: &str, body: Markup) -> String {
 pub struct HtmlSink {
     path: PathBuf,
     collected: Collected,
+    coverage: Option<Coverage>,
 }
 
 impl HtmlSink {
@@ -228,7 +285,14 @@ impl HtmlSink {
         HtmlSink {
             path: path.to_path_buf(),
             collected: Collected::default(),
+            coverage: None,
         }
+    }
+
+    /// The page also shows this guide coverage.
+    pub fn with_coverage(mut self, coverage: Coverage) -> Self {
+        self.coverage = Some(coverage);
+        self
     }
 }
 
@@ -239,7 +303,7 @@ impl Sink for HtmlSink {
 
     fn finish(&mut self) -> Result<(), ReportError> {
         let client = self.collected.client.clone();
-        let text = report(self.collected.runs(), &client);
+        let text = report_with(self.collected.runs(), &client, self.coverage.as_ref());
         write_file("HTML", &self.path, &text)
     }
 }

@@ -7,6 +7,7 @@
 //! now all pass go, new failures come in with a placeholder reason. This module only parses and
 //! rewrites text; applying the list to verdicts is `runner`'s.
 
+use crate::scenario::citation::{Docs, reason_citations};
 use globset::{Glob, GlobMatcher};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,9 +15,17 @@ use std::path::{Path, PathBuf};
 /// The reason given to a new entry by `--update-expected-failures`, for a person to replace.
 pub const PLACEHOLDER_REASON: &str = "TODO: reason (cite the guide)";
 
+fn read(path: &Path) -> Result<String, ExpectedError> {
+    std::fs::read_to_string(path).map_err(|source| ExpectedError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// The first lines of a file that `--update-expected-failures` creates.
 pub const NEW_FILE_HEADER: &str = "# Scenarios this driver is expected to fail, with the reason.\n\
-# Format: one entry per line, a scenario id or glob, then `# reason` citing the guide.\n";
+# Format: one entry per line, a scenario id or glob, then `# reason`. A reason cites what the\n\
+# scenario checks: guide L<n>[-<m>] \"quote\", wire §<n> \"quote\" or wire-4.x §<n> \"quote\".\n";
 
 /// How a scenario came out in a run, as far as the list is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +61,9 @@ pub struct ListFile {
 }
 
 impl ListFile {
-    /// Reads the list at `path`. With `create`, a file that does not exist yet is an empty list
-    /// (a rewrite then creates it).
+    /// Reads the list at `path`, checking the reasons' citations. With `create` (for a
+    /// rewrite), a file that does not exist yet is an empty list (the rewrite then creates it)
+    /// and the reasons are not checked.
     pub fn open(path: &Path, create: bool) -> Result<Self, ExpectedError> {
         if create && !path.exists() {
             return Ok(ListFile {
@@ -64,14 +74,15 @@ impl ListFile {
                 text: NEW_FILE_HEADER.to_string(),
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| ExpectedError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Ok(ListFile {
-            list: ExpectedFailures::parse(path, &text)?,
-            text,
-        })
+        let text = read(path)?;
+        // A list about to be rewritten may still hold placeholders or reasons that do not cite
+        // yet: the rewrite keeps them, and the next run without `create` checks them.
+        let list = if create {
+            ExpectedFailures::parse(path, &text)?
+        } else {
+            ExpectedFailures::parse_cited(path, &text, Docs::bundled())?
+        };
+        Ok(ListFile { list, text })
     }
 
     /// Rewrites the file (see [`ExpectedFailures::rewrite`]) from how each scenario came out,
@@ -141,13 +152,36 @@ pub enum ExpectedError {
 }
 
 impl ExpectedFailures {
-    /// Reads and parses a file.
+    /// Reads and parses an expected-failures file, checking every reason's citations against
+    /// the bundled docs.
     pub fn load(path: &Path) -> Result<Self, ExpectedError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ExpectedError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read(path)?;
+        Self::parse_cited(path, &text, Docs::bundled())
+    }
+
+    /// Reads and parses a file of the same format whose reasons need not cite (the selftest's
+    /// waivers, `unkilled-switches.txt`).
+    pub fn load_uncited(path: &Path) -> Result<Self, ExpectedError> {
+        let text = read(path)?;
         Self::parse(path, &text)
+    }
+
+    /// Parses an expected-failures file; every reason must hold at least one citation
+    /// (`guide L<n>[-<m>] "quote"`, `wire §<n> "quote"`, `wire-4.x §<n> "quote"`) and every
+    /// quote must be where it says.
+    pub fn parse_cited(path: &Path, text: &str, docs: &Docs) -> Result<Self, ExpectedError> {
+        let list = Self::parse(path, text)?;
+        for entry in &list.entries {
+            let error = |message: String| ExpectedError::Line {
+                path: path.to_path_buf(),
+                line: entry.line,
+                message: format!("the reason of `{}`: {message}", entry.pattern),
+            };
+            for citation in reason_citations(&entry.reason).map_err(error)? {
+                docs.check(&citation).map_err(error)?;
+            }
+        }
+        Ok(list)
     }
 
     /// Parses the text of a file; `path` is used in errors.
@@ -299,5 +333,37 @@ mod tests {
         assert_eq!(rewrite.added, ["new/broken"]);
         // The result parses: a placeholder is a reason.
         ExpectedFailures::parse(path, &rewrite.text).unwrap();
+    }
+
+    #[test]
+    fn reasons_must_cite_and_the_quotes_must_be_there() {
+        use crate::scenario::citation::Doc;
+        let docs = Docs {
+            guide: Doc::new("guide.md", "one\nonEmojiMessage fires\nthree\n"),
+            wire: Doc::new("wire.md", "## 4. Types\nnever fired\n"),
+            wire4: None,
+        };
+        let path = Path::new("drivers/x/expected-failures.txt");
+        let parse = |text: &str| {
+            ExpectedFailures::parse_cited(path, text, &docs).map_err(|e| e.to_string())
+        };
+        let ok = parse(
+            "# c\nm/emoji  # guide L2 \"onEmojiMessage\": never fires (wire §4 \"never fired\")\n",
+        )
+        .unwrap();
+        assert_eq!(ok.entries.len(), 1);
+        assert_eq!(
+            parse("# c\n\nm/emoji  # onEmojiMessage never fires\n").unwrap_err(),
+            "drivers/x/expected-failures.txt:3: the reason of `m/emoji`: the reason cites nothing; cite as guide L<n>[-<m>] \"quote\", wire §<n> \"quote\" or wire-4.x §<n> \"quote\""
+        );
+        let e = parse("m/emoji  # guide L1-3 \"onTextMessage\": wrong\n").unwrap_err();
+        assert!(
+            e.starts_with("drivers/x/expected-failures.txt:1: the reason of `m/emoji`: guide lines 1-3 do not contain \"onTextMessage\""),
+            "{e}"
+        );
+        let e = parse("m/emoji  # wire §9 \"x\"\n").unwrap_err();
+        assert!(e.contains("no section"), "{e}");
+        // The placeholder of --update-expected-failures is not a reason yet.
+        assert!(parse(&format!("m/emoji  # {PLACEHOLDER_REASON}\n")).is_err());
     }
 }
