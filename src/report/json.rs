@@ -2,7 +2,8 @@
 //!
 //! `{"schema": 1, "client": {...}, "summary": {"total", "passed", "failed", "unsupported",
 //! "xfail", "xpass", "errors"}, "scenarios": [{"id", "verdict", "duration_ms", "purpose",
-//! "guide", "failure", "expected_reason", "diff", "stderr_tail"}]}`
+//! "guide", "failure", "expected_reason", "diff", "stderr_tail", "notes"}], "notes": [..]}`;
+//! `notes` say what the verdict does not (`no wire baseline for <sdk> <major>: ...`).
 //!
 //! `imspec selftest --json` writes `{"schema": 1, "kind": "selftest", "switches": [..],
 //! "scenarios": [{"id", "declared", "clean": {"verdict", "failure"}, "under": {switch: {..}}}],
@@ -27,6 +28,7 @@ pub fn report(runs: &[ScenarioRun], client_label: &str) -> Value {
         },
         "summary": Summary::of(runs),
         "scenarios": runs.iter().map(scenario).collect::<Vec<_>>(),
+        "notes": super::distinct_notes(runs),
     })
 }
 
@@ -41,6 +43,7 @@ fn scenario(run: &ScenarioRun) -> Value {
         "expected_reason": run.expected_reason,
         "diff": run.diff,
         "stderr_tail": (!run.stderr_tail.is_empty() && run.verdict.fails_run()).then_some(&run.stderr_tail),
+        "notes": run.notes,
     })
 }
 

@@ -133,6 +133,7 @@ mod tests {
             transcript: String::new(),
             diff: Some("-old\n+new".into()),
             snapshot_written: false,
+            notes: Vec::new(),
             steps: Vec::new(),
             wire: Vec::new(),
         }

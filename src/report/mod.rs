@@ -47,6 +47,18 @@ fn write_file(what: &'static str, path: &Path, text: &str) -> Result<(), ReportE
     })
 }
 
+/// Each note of the runs once, in order of first appearance (a note such as "no wire baseline"
+/// holds for every scenario of a run).
+pub fn distinct_notes(runs: &[ScenarioRun]) -> Vec<String> {
+    let mut notes: Vec<String> = Vec::new();
+    for note in runs.iter().flat_map(|r| &r.notes) {
+        if !notes.contains(note) {
+            notes.push(note.clone());
+        }
+    }
+    notes
+}
+
 /// One report, fed every event of the run, then finished once the run is over.
 pub trait Sink: Send {
     /// Takes one event as it happens.

@@ -61,6 +61,9 @@ impl Terminal {
         let extra = match (&run.expected_reason, run.verdict) {
             (Some(reason), Verdict::Xfail | Verdict::Xpass) => format!("  # {reason}"),
             _ if run.snapshot_written => "  (snapshot written)".to_string(),
+            _ if !run.notes.is_empty() => {
+                format!("  ({})", run.notes[0].split(':').next().unwrap_or_default())
+            }
             _ => String::new(),
         };
         format!(
@@ -104,6 +107,9 @@ impl Terminal {
                     out += &format!("    | {line}\n");
                 }
             }
+        }
+        for note in super::distinct_notes(runs) {
+            out += &format!("\nnote: {note}\n");
         }
         let s = Summary::of(runs);
         out += &format!(

@@ -182,6 +182,7 @@ mod tests {
             transcript: String::new(),
             diff: None,
             snapshot_written: false,
+            notes: Vec::new(),
             steps: Vec::new(),
             wire: Vec::new(),
         }
