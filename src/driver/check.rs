@@ -367,7 +367,16 @@ impl Process {
         args: Value,
         deadline: Instant,
     ) -> Result<(usize, Value), String> {
-        let id = self.send(op, user, args).await?;
+        let id = match self.send(op, user, args).await {
+            Ok(id) => id,
+            Err(_) => {
+                let status = self.status().await;
+                self.closed = true;
+                return Err(format!(
+                    "the driver exited ({status}) before replying to `{op}`"
+                ));
+            }
+        };
         self.reply(id, deadline).await
     }
 
@@ -817,6 +826,11 @@ async fn run_ops(checker: &mut Checker, server: &FakeServer, world: &WorldSpec) 
         .and_then(|s| s["serverMsgId"].as_str())
         .unwrap_or("1")
         .to_string();
+    let download_args = if connected {
+        attachment(checker, &urls.api).await
+    } else {
+        Value::Null
+    };
     let checks: [(&str, &str, Value, Shape); 4] = [
         (
             "recall",
@@ -840,21 +854,16 @@ async fn run_ops(checker: &mut Checker, server: &FakeServer, world: &WorldSpec) 
             },
         ),
         ("sessions", "bob", json!({}), |_| Vec::new()),
-        (
-            "download",
-            "bob",
-            json!({"url": format!("{}/org/app/chatfiles/driver-check-missing", urls.api), "secret": "", "headers": {}}),
-            |r| {
-                let mut findings = object(r);
-                if findings.is_empty() && !r["base64"].is_string() {
-                    findings.push(format!(
-                        "`result.base64` must be a string, not {}",
-                        r["base64"]
-                    ));
-                }
-                findings
-            },
-        ),
+        ("download", "bob", download_args, |r| {
+            let mut findings = object(r);
+            if findings.is_empty() && !r["base64"].is_string() {
+                findings.push(format!(
+                    "`result.base64` must be a string, not {}",
+                    r["base64"]
+                ));
+            }
+            findings
+        }),
     ];
     for (op, user, args, shape) in checks {
         if connected {
@@ -891,6 +900,40 @@ async fn run_ops(checker: &mut Checker, server: &FakeServer, world: &WorldSpec) 
             CheckVerdict::Skipped,
             vec!["hello announces no `reset` capability".into()],
         );
+    }
+}
+
+/// The `download` arguments for an attachment alice sends bob (its `url` and `secret` from
+/// bob's `onFileMessage`), or for a file the server does not have when none arrives.
+async fn attachment(checker: &mut Checker, api: &str) -> Value {
+    let missing = json!({"url": format!("{api}/org/app/chatfiles/driver-check-missing"), "secret": "", "headers": {}});
+    if !checker.listed("send") {
+        return missing;
+    }
+    let from = checker.process.events.len();
+    let args = json!({"type": "file", "to": "bob", "chatType": "singleChat",
+                      "file": {"name": "driver-check.txt", "mime": "text/plain", "base64": "ZHJpdmVyLWNoZWNrCg=="}});
+    let deadline = checker.deadline();
+    if checker
+        .process
+        .call("send", Some("alice"), args, deadline)
+        .await
+        .is_err()
+    {
+        return missing;
+    }
+    let deadline = checker.deadline();
+    match checker
+        .process
+        .event(from, deadline, |e| {
+            e["event"] == "onFileMessage" && e["user"] == "bob" && e["data"]["url"].is_string()
+        })
+        .await
+    {
+        Some((_, event)) => {
+            json!({"url": event["data"]["url"], "secret": event["data"]["secret"], "headers": {}})
+        }
+        None => missing,
     }
 }
 
@@ -996,6 +1039,20 @@ async fn reset(checker: &mut Checker, connect: Value) {
 }
 
 async fn shutdown(checker: &mut Checker) {
+    if checker.process.closed {
+        checker.push(
+            "shutdown",
+            CheckVerdict::Skipped,
+            vec!["the driver is not running any more".into()],
+        );
+        let stdout = std::mem::take(&mut checker.process.all_hygiene);
+        checker.conclude(
+            "stdout",
+            stdout,
+            vec!["every line a reply or an event".into()],
+        );
+        return;
+    }
     let deadline = checker.deadline();
     let mut findings = match checker
         .process
