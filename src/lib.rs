@@ -13,4 +13,5 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod server;
+pub mod suite;
 pub mod wire;

@@ -25,6 +25,9 @@ use std::process::ExitCode;
         "  imspec selftest                                        # prove every scenario can fail\n",
         "  imspec list\n",
         "  imspec coverage                                        # which guide statements the scenarios check\n",
+        "  imspec review --accept                                # accept every pending .snap.new\n",
+        "  imspec driver-check --client ./my-driver              # a driver against the protocol\n",
+        "  imspec suite export my-suite                          # the bundled suite, to extend\n",
         "  imspec fuzz --seed 1 --cases 2000                     # fuzz message bodies both ways\n",
         "  imspec serve --port 8080 --user alice --user bob"
     )
@@ -62,6 +65,24 @@ enum Command {
     /// and the statements no scenario covers.
     #[command(after_help = cli::coverage::AFTER_HELP)]
     Coverage(cli::coverage::CoverageArgs),
+    /// Review pending snapshots (`<name>.snap.new`): show each diff, accept or reject it.
+    #[command(after_help = cli::review::AFTER_HELP)]
+    Review(cli::review::ReviewArgs),
+    /// Check a driver against the driver protocol, op by op, against a fake server.
+    #[command(after_help = cli::driver_check::AFTER_HELP)]
+    DriverCheck(cli::driver_check::DriverCheckArgs),
+    /// The suite bundled in the binary: scenarios, snapshots and the documents they cite.
+    #[command(after_help = cli::export::SUITE_AFTER_HELP)]
+    Suite {
+        #[command(subcommand)]
+        command: cli::export::ExportCommand,
+    },
+    /// The Node drivers bundled in the binary, with their package.json and lockfile.
+    #[command(after_help = cli::export::DRIVERS_AFTER_HELP)]
+    Drivers {
+        #[command(subcommand)]
+        command: cli::export::ExportCommand,
+    },
     /// The reference client as a driver on stdin/stdout (used by `run` without --client).
     #[command(hide = true)]
     Driver {
@@ -113,6 +134,10 @@ async fn dispatch(cli: Cli) -> Result<Status> {
         }
         Command::Serve(args) => cli::serve::run(args).await?,
         Command::Coverage(args) => cli::coverage::run(args)?,
+        Command::Review(args) => cli::review::run(&args)?,
+        Command::DriverCheck(args) => cli::driver_check::run(&args).await?,
+        Command::Suite { command } => cli::export::suite(&command)?,
+        Command::Drivers { command } => cli::export::drivers(&command)?,
         Command::Driver { fault } => {
             let faults = imspec::client::Faults::parse(&fault)?;
             imspec::client::serve_stdio(faults).await?;

@@ -85,6 +85,8 @@ async fn a_wrong_ext_type_is_found_shrunk_and_written_as_a_scenario_that_fails_o
             step_timeout: Duration::from_secs(5),
             snapshots: target.snapshots.clone(),
             update_snapshots: false,
+            pending_snapshots: false,
+            require_snapshots: false,
             jobs: 1,
             expected: ExpectedFailures::default(),
         };

@@ -46,8 +46,8 @@ pub fn statements(
     if let Some(path) = given {
         return Ok(coverage::load(path)?);
     }
-    let beside = selection
-        .scenarios
+    let root = selection.root()?;
+    let beside = root
         .parent()
         .map(|p| p.join(coverage::BUNDLED_PATH))
         .filter(|p| p.exists());

@@ -76,8 +76,10 @@ pub async fn run(args: MatrixArgs) -> Result<Status, CliError> {
         level: crate::scenario::Level::Wire,
         client: columns[0].client.clone(),
         step_timeout: Duration::from_millis(args.step_timeout_ms),
-        snapshots: args.selection.snapshots(&args.snapshots),
+        snapshots: args.selection.snapshots(&args.snapshots)?,
         update_snapshots: false,
+        pending_snapshots: false,
+        require_snapshots: false,
         jobs: args.jobs.unwrap_or_else(super::default_jobs),
         expected: ExpectedFailures::default(),
     };

@@ -7,8 +7,11 @@
 //! Must not hold running, checking or reporting logic of its own.
 
 pub mod coverage;
+pub mod driver_check;
+pub mod export;
 pub mod list;
 pub mod matrix;
+pub mod review;
 pub mod run;
 pub mod selftest;
 pub mod serve;
@@ -104,9 +107,10 @@ impl CliError {
 /// Which scenarios: flags shared by `run`, `list`, `selftest` and `matrix`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Selection {
-    /// Scenarios folder.
-    #[arg(long, default_value = "scenarios")]
-    pub scenarios: PathBuf,
+    /// Scenarios folder [default: `./scenarios` when there is one, else the suite bundled in
+    /// the binary (`imspec suite export DIR` writes it out)].
+    #[arg(long)]
+    pub scenarios: Option<PathBuf>,
     /// Only scenarios whose id matches this glob, e.g. 'login/*' (repeatable: any of them).
     #[arg(long, value_name = "GLOB")]
     pub filter: Vec<String>,
@@ -120,11 +124,12 @@ impl Selection {
     /// The selected scenarios, loaded; a filter that matches nothing is an error. The shard may
     /// leave none.
     pub fn select(&self) -> Result<Vec<Scenario>, CliError> {
-        let mut scenarios = crate::runner::select(&self.scenarios, &self.filter)?;
+        let root = self.root()?;
+        let mut scenarios = crate::runner::select(&root, &self.filter)?;
         if scenarios.is_empty() {
             return Err(CliError::Usage(format!(
                 "no scenario in {} matches {}",
-                self.scenarios.display(),
+                root.display(),
                 if self.filter.is_empty() {
                     "(no filter)".to_string()
                 } else {
@@ -143,14 +148,26 @@ impl Selection {
         self.filter.is_empty() && self.shard.is_none_or(|s| s.count == 1)
     }
 
+    /// The scenarios folder: `--scenarios`, else `./scenarios` when it exists, else the
+    /// bundled suite (written to a folder of its own on first use).
+    pub fn root(&self) -> Result<PathBuf, CliError> {
+        if let Some(given) = &self.scenarios {
+            return Ok(given.clone());
+        }
+        let local = PathBuf::from("scenarios");
+        if local.is_dir() {
+            return Ok(local);
+        }
+        crate::suite::bundled_root().map_err(|e| CliError::Harness(e.to_string()))
+    }
+
     /// The snapshots folder: `given`, or `snapshots` beside the scenarios folder.
-    pub fn snapshots(&self, given: &Option<PathBuf>) -> PathBuf {
-        given.clone().unwrap_or_else(|| {
-            self.scenarios
-                .parent()
-                .unwrap_or(Path::new("."))
-                .join("snapshots")
-        })
+    pub fn snapshots(&self, given: &Option<PathBuf>) -> Result<PathBuf, CliError> {
+        if let Some(given) = given {
+            return Ok(given.clone());
+        }
+        let root = self.root()?;
+        Ok(root.parent().unwrap_or(Path::new(".")).join("snapshots"))
     }
 }
 

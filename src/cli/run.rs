@@ -7,7 +7,7 @@ use crate::report::json::JsonSink;
 use crate::report::junit::JunitSink;
 use crate::report::{Reports, terminal::Terminal};
 use crate::runner::expected::{self, ListFile};
-use crate::runner::{self, RunConfig, ScenarioRun, Verdict};
+use crate::runner::{self, RunConfig, ScenarioRun, Verdict, snapshot};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -55,10 +55,15 @@ pub struct RunArgs {
     /// reasons stay.
     #[arg(long)]
     pub update_expected_failures: bool,
-    /// Rewrite the snapshots from this run instead of comparing (review the diff before
-    /// committing; CI never does this).
+    /// Rewrite the snapshots from this run in place instead of comparing (the bulk path;
+    /// without it a new or changed transcript is written as `<name>.snap.new` for `imspec
+    /// review`, except when CI is set).
     #[arg(long)]
     pub update_snapshots: bool,
+    /// Fail when the client's SDK has no snapshot set (no wire baseline) instead of judging it
+    /// by the scenarios' checks alone (for CI).
+    #[arg(long)]
+    pub require_snapshots: bool,
     /// Scenarios run at once [default: the number of cores].
     #[arg(long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
@@ -111,11 +116,22 @@ pub async fn run(args: RunArgs) -> Result<Status, CliError> {
         }
         None => ListFile::default(),
     };
+    let snapshots = args.selection.snapshots(&args.snapshots)?;
+    if args.update_snapshots && crate::suite::is_bundled(&snapshots) {
+        return Err(CliError::Usage(
+            "--update-snapshots: the bundled suite's snapshots are read-only; write the suite out \
+             with `imspec suite export DIR` and run with --scenarios DIR/scenarios, or give \
+             --snapshots DIR"
+                .into(),
+        ));
+    }
     let config = RunConfig {
         client,
         step_timeout: Duration::from_millis(args.step_timeout_ms),
-        snapshots: args.selection.snapshots(&args.snapshots),
+        pending_snapshots: !snapshot::in_ci() && !crate::suite::is_bundled(&snapshots),
+        snapshots,
         update_snapshots: args.update_snapshots,
+        require_snapshots: args.require_snapshots,
         jobs: args
             .jobs
             .map_or_else(super::default_jobs, NonZeroUsize::get),

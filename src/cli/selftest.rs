@@ -54,7 +54,7 @@ pub async fn run(args: SelftestArgs) -> Result<Status, CliError> {
     let waivers = match &args.waivers {
         Some(path) => Some(ExpectedFailures::load_uncited(path)?),
         None => {
-            let path = args.selection.scenarios.join("unkilled-switches.txt");
+            let path = args.selection.root()?.join("unkilled-switches.txt");
             path.is_file()
                 .then(|| ExpectedFailures::load_uncited(&path))
                 .transpose()?
@@ -64,8 +64,10 @@ pub async fn run(args: SelftestArgs) -> Result<Status, CliError> {
         level: crate::scenario::Level::Wire,
         client: super::reference_client(None)?,
         step_timeout: Duration::from_millis(args.step_timeout_ms),
-        snapshots: args.selection.snapshots(&args.snapshots),
+        snapshots: args.selection.snapshots(&args.snapshots)?,
         update_snapshots: false,
+        pending_snapshots: false,
+        require_snapshots: false,
         jobs: args
             .jobs
             .map_or_else(|| (32 * super::default_jobs()).min(128), NonZeroUsize::get),

@@ -5,6 +5,7 @@
 //! a [`DriverFailure`] with the reason and its stderr tail, and its whole process group is
 //! killed. This module knows nothing of scenarios or the fake server.
 
+pub mod check;
 pub mod process;
 pub mod protocol;
 

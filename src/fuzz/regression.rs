@@ -75,6 +75,8 @@ pub async fn write(finding: &Finding, name: &str, target: &Target) -> Result<Wri
             step_timeout: Duration::from_secs(5),
             snapshots: target.snapshots.clone(),
             update_snapshots: update,
+            pending_snapshots: false,
+            require_snapshots: false,
             jobs: 1,
             expected: ExpectedFailures::default(),
         };

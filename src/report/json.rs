@@ -2,9 +2,11 @@
 //!
 //! `{"schema": 1, "client": {...}, "summary": {"total", "passed", "failed", "unsupported",
 //! "xfail", "xpass", "errors"}, "scenarios": [{"id", "verdict", "duration_ms", "purpose",
-//! "guide", "failure", "level", "notes", "expected_reason", "diff", "stderr_tail"}]}`: `level`
-//! is the failure's level (`guide`, `wire`, or null when the driver or the run broke); `notes`
-//! are the wire-level failures not counted at `--level guide` (`[{"level", "failure"}]`).
+//! "guide", "failure", "level", "notes", "expected_reason", "diff", "stderr_tail", "remarks"}],
+//! "remarks": [..]}`: `level` is the failure's level (`guide`, `wire`, or null when the driver
+//! or the run broke); `notes` are the wire-level failures not counted at `--level guide`
+//! (`[{"level", "failure"}]`); `remarks` say what the verdict does not (`no wire baseline for
+//! <sdk> <major>: ...`), per scenario and once for the run.
 //!
 //! `imspec selftest --json` writes `{"schema": 1, "kind": "selftest", "switches": [..],
 //! "scenarios": [{"id", "declared", "clean": {"verdict", "failure"}, "under": {switch: {..}}}],
@@ -29,6 +31,7 @@ pub fn report(runs: &[ScenarioRun], client_label: &str) -> Value {
         },
         "summary": Summary::of(runs),
         "scenarios": runs.iter().map(scenario).collect::<Vec<_>>(),
+        "remarks": super::distinct_remarks(runs),
     })
 }
 
@@ -45,6 +48,7 @@ fn scenario(run: &ScenarioRun) -> Value {
         "expected_reason": run.expected_reason,
         "diff": run.diff,
         "stderr_tail": (!run.stderr_tail.is_empty() && run.verdict.fails_run()).then_some(&run.stderr_tail),
+        "remarks": run.remarks,
     })
 }
 

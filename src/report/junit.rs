@@ -134,6 +134,7 @@ mod tests {
             diff: Some("-old\n+new".into()),
             notes: Vec::new(),
             snapshot_written: false,
+            remarks: Vec::new(),
             steps: Vec::new(),
             wire: Vec::new(),
         }

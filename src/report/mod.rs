@@ -47,6 +47,18 @@ fn write_file(what: &'static str, path: &Path, text: &str) -> Result<(), ReportE
     })
 }
 
+/// Each remark of the runs once, in order of first appearance (a remark such as "no wire
+/// baseline" holds for every scenario of a run).
+pub fn distinct_remarks(runs: &[ScenarioRun]) -> Vec<String> {
+    let mut remarks: Vec<String> = Vec::new();
+    for remark in runs.iter().flat_map(|r| &r.remarks) {
+        if !remarks.contains(remark) {
+            remarks.push(remark.clone());
+        }
+    }
+    remarks
+}
+
 /// One report, fed every event of the run, then finished once the run is over.
 pub trait Sink: Send {
     /// Takes one event as it happens.

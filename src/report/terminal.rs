@@ -66,6 +66,12 @@ impl Terminal {
                 run.notes.len(),
                 if run.notes.len() == 1 { "" } else { "s" }
             ),
+            _ if !run.remarks.is_empty() => {
+                format!(
+                    "  ({})",
+                    run.remarks[0].split(':').next().unwrap_or_default()
+                )
+            }
             _ => String::new(),
         };
         format!(
@@ -115,6 +121,9 @@ impl Terminal {
                     out += &format!("    | {line}\n");
                 }
             }
+        }
+        for remark in super::distinct_remarks(runs) {
+            out += &format!("\nnote: {remark}\n");
         }
         let s = Summary::of(runs);
         out += &format!(

@@ -76,7 +76,7 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
     let observations = server.recorder().observations();
     let port = url_port(&server.urls().api);
     server.shutdown().await;
-    let text = transcript::build(&observations, driver.log(), port);
+    let text = transcript::build(&observations, driver.log(), port, run.hello.as_ref());
     let broken = failure.as_ref().filter(|f| f.step.is_some()).map(|f| {
         if f.unsupported {
             StepStatus::Unsupported
@@ -91,39 +91,13 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
         Some(f) if f.unsupported => Outcome::Unsupported(f.message),
         Some(f) => Outcome::Fail(f),
         None => {
-            let folder = run.hello.as_ref().map_or_else(
-                || config.snapshots.clone(),
-                |h| snapshot::folder_for(&config.snapshots, &h.sdk, &h.sdk_version),
-            );
-            let path = snapshot::path_for(&folder, &scenario.id);
-            let source = scenario.path.display().to_string();
-            let wire_failure = |message: String| StepFailure {
-                level: Some(Level::Wire),
-                ..StepFailure::at_start(message)
-            };
-            let outcome = match snapshot::check(&path, &source, &text, config.update_snapshots) {
-                SnapshotOutcome::Matches => Outcome::Pass,
-                SnapshotOutcome::Written => {
-                    run.snapshot_written = true;
-                    Outcome::Pass
-                }
-                SnapshotOutcome::Missing => Outcome::Fail(wire_failure(format!(
-                    "no snapshot at {}; review the transcript and record it with --update-snapshots",
-                    path.display()
-                ))),
-                SnapshotOutcome::Differs(diff) => {
-                    run.diff = Some(diff);
-                    Outcome::Fail(wire_failure(format!(
-                        "the transcript differs from {}",
-                        path.display()
-                    )))
-                }
-                SnapshotOutcome::Unreadable(why) => Outcome::HarnessError(why),
-            };
+            let outcome = judge_transcript(&mut run, scenario, config, &text);
             // The snapshot comparison is a wire-level check: judging at guide level, a
             // difference is a note.
             match outcome {
-                Outcome::Fail(f) if config.level == Level::Guide => {
+                Outcome::Fail(f)
+                    if config.level == Level::Guide && f.level == Some(Level::Wire) =>
+                {
                     run.notes.push(f);
                     Outcome::Pass
                 }
@@ -134,6 +108,91 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
     run.transcript = text;
     run.duration = started.elapsed();
     run
+}
+
+/// The transcript against the client's snapshot set (its wire baseline), when every step held.
+fn judge_transcript(
+    run: &mut ScenarioRun,
+    scenario: &Scenario,
+    config: &RunConfig,
+    text: &str,
+) -> Outcome {
+    let baseline = match &run.hello {
+        Some(h) => snapshot::baseline_for(&config.snapshots, &h.sdk, &h.sdk_version),
+        None => snapshot::Baseline {
+            folder: config.snapshots.clone(),
+            exists: true,
+            generation: String::new(),
+        },
+    };
+    if !baseline.exists && !config.update_snapshots {
+        let missing = format!("no wire baseline for {}", baseline.generation);
+        let how = format!(
+            "record one with `--snapshots DIR --update-snapshots` (into DIR/{}), then compare with `--snapshots DIR`",
+            baseline
+                .folder
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
+        if config.require_snapshots {
+            return Outcome::Fail(StepFailure::at_start(format!(
+                "{missing} (--require-snapshots): {how}"
+            )));
+        }
+        run.remarks.push(format!(
+            "{missing}: the transcript was not compared (judged by the scenario's checks); {how}"
+        ));
+        return Outcome::Pass;
+    }
+    let path = snapshot::path_for(&baseline.folder, &scenario.id);
+    let source = scenario.path.display().to_string();
+    let write = if config.update_snapshots {
+        snapshot::Write::Update
+    } else if config.pending_snapshots {
+        snapshot::Write::Pending
+    } else {
+        snapshot::Write::Never
+    };
+    let wire_failure = |message: String| StepFailure {
+        level: Some(Level::Wire),
+        ..StepFailure::at_start(message)
+    };
+    let review = |pending: bool| {
+        if pending {
+            format!(
+                "; the transcript is in {}: review it with `imspec review`",
+                snapshot::pending_path(&path).display()
+            )
+        } else {
+            String::new()
+        }
+    };
+    match snapshot::check(&path, &source, text, write) {
+        SnapshotOutcome::Matches => Outcome::Pass,
+        SnapshotOutcome::Written => {
+            run.snapshot_written = true;
+            Outcome::Pass
+        }
+        SnapshotOutcome::Missing { pending } => Outcome::Fail(wire_failure(format!(
+            "no snapshot at {}{}",
+            path.display(),
+            if pending {
+                review(true)
+            } else {
+                "; record it with --update-snapshots".to_string()
+            }
+        ))),
+        SnapshotOutcome::Differs { diff, pending } => {
+            run.diff = Some(diff);
+            Outcome::Fail(wire_failure(format!(
+                "the transcript differs from {}{}",
+                path.display(),
+                review(pending)
+            )))
+        }
+        SnapshotOutcome::Unreadable(why) => Outcome::HarnessError(why),
+    }
 }
 
 fn url_port(url: &str) -> u16 {

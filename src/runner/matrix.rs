@@ -184,6 +184,7 @@ mod tests {
             diff: None,
             notes: Vec::new(),
             snapshot_written: false,
+            remarks: Vec::new(),
             steps: Vec::new(),
             wire: Vec::new(),
         }

@@ -6,6 +6,7 @@
 
 mod execute;
 pub mod expected;
+pub mod identity;
 pub mod matching;
 pub mod matrix;
 mod scripted;
@@ -50,6 +51,12 @@ pub struct RunConfig {
     pub snapshots: PathBuf,
     /// Rewrite snapshots instead of comparing.
     pub update_snapshots: bool,
+    /// Write a new or changed transcript beside its snapshot as `<name>.snap.new` for
+    /// `imspec review` (`imspec run` outside CI; never for the bundled suite).
+    pub pending_snapshots: bool,
+    /// Fail a client whose `hello` names an SDK with no snapshot set (no wire baseline) instead
+    /// of judging it by the scenarios' checks alone.
+    pub require_snapshots: bool,
     /// Scenarios run at once.
     pub jobs: usize,
     /// The expected-failures list.
@@ -191,6 +198,8 @@ pub struct ScenarioRun {
     pub notes: Vec<StepFailure>,
     /// Whether the snapshot was written by this run.
     pub snapshot_written: bool,
+    /// What reports should say besides the verdict (`no wire baseline for <sdk> <major>`).
+    pub remarks: Vec<String>,
     /// The scenario's steps and how far the run got.
     pub steps: Vec<StepRecord>,
     /// Every HTTP exchange and frame of the run, decoded, in order (for reports to draw).
@@ -214,6 +223,7 @@ impl ScenarioRun {
             diff: None,
             notes: Vec::new(),
             snapshot_written: false,
+            remarks: Vec::new(),
             steps: Vec::new(),
             wire: Vec::new(),
         }

@@ -14,8 +14,15 @@ use crate::wire::Direction;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Builds the normalised transcript text.
-pub fn build(observations: &[Observation], log: &[LogEntry], port: u16) -> String {
+/// Builds the normalised transcript text; the client's identity (what its `hello` and its
+/// PROVISION say it is) is replaced by placeholders (`runner::identity`).
+pub fn build(
+    observations: &[Observation],
+    log: &[LogEntry],
+    port: u16,
+    hello: Option<&crate::driver::Hello>,
+) -> String {
+    let identity = super::identity::Identity::of(observations, hello);
     let mut normaliser = Normaliser::new(port);
     let mut out = String::new();
     let mut scope = String::new();
@@ -38,7 +45,7 @@ pub fn build(observations: &[Observation], log: &[LogEntry], port: u16) -> Strin
                 Value::String(s) => format!(" {s}"),
                 other => format!(" {other}"),
             };
-            out.push_str(&normaliser.text(&format!("{prefix}{text}")));
+            out.push_str(&identity.normalise_line(&normaliser.text(&format!("{prefix}{text}"))));
             out.push('\n');
         }
         out.push('\n');
