@@ -31,7 +31,7 @@ const EXIT_HARNESS: u8 = 2;
                   msync server and checks its callbacks and the frames on the wire against \
                   scenario files and snapshots.",
     after_help = concat!(
-        "Exit status:\n  0  every scenario passed (expected failures allowed)\n  1  a scenario failed, or a listed expected failure passed (XPASS)\n  2  the harness could not run (bad flags, a broken scenario or expected-failures file, a driver that will not start)\n\n",
+        "Exit status:\n  0  every scenario passed (expected failures allowed)\n  1  a scenario failed or was FLAKY, or a listed expected failure passed (XPASS)\n  2  the harness could not run (bad flags, a broken scenario or expected-failures file, a driver that will not start)\n  130, 143  `run` was interrupted by SIGINT, SIGTERM (its reports are written, unfinished scenarios NOT RUN)\n\n",
         "Examples:\n",
         "  imspec run                                             # the suite against the reference client\n",
         "  imspec run --client \"node drivers/websdk/driver.mjs\"   # the real Web SDK 3.6.3\n",
@@ -53,7 +53,7 @@ enum Command {
     /// Run scenarios against a client and report verdicts.
     #[command(after_help = concat!(
         "Examples:\n",
-        "  imspec run                                               # every scenario, reference client, jobs = cores\n",
+        "  imspec run                                               # every scenario, reference client, jobs = 4 per core\n",
         "  imspec run --client \"node drivers/websdk/driver.mjs\"     # the real Web SDK (its expected failures are beside the driver)\n",
         "  imspec run --client ./my-driver --expected-failures known.txt --junit junit.xml --html report.html\n",
         "  imspec run --shard 2/3 --jobs 4                          # the second of three CI machines, 4 scenarios at once\n",
@@ -194,7 +194,7 @@ struct RunArgs {
     /// committing; CI never does this).
     #[arg(long)]
     update_snapshots: bool,
-    /// Scenarios run at once [default: the number of cores].
+    /// Scenarios run at once [default: 4 per core: runs mostly wait, they do not compute].
     #[arg(long, value_name = "N")]
     jobs: Option<NonZeroUsize>,
     /// Default deadline of each step, in milliseconds.
@@ -207,6 +207,13 @@ struct RunArgs {
     /// List the reference client's fault switches and exit.
     #[arg(long)]
     list_faults: bool,
+    /// Run each scenario N times; a scenario whose verdict or transcript changes between runs
+    /// is FLAKY (with the differences shown) and fails the run.
+    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::MIN)]
+    repeat: NonZeroUsize,
+    /// Start a fresh driver for every scenario even when it can be `reset`.
+    #[arg(long)]
+    fresh_drivers: bool,
 }
 
 #[derive(clap::Args)]
@@ -254,7 +261,7 @@ struct MatrixArgs {
     /// Write the matrix as a self-contained HTML page here.
     #[arg(long, value_name = "PATH")]
     html: Option<PathBuf>,
-    /// Scenarios run at once within a column [default: the number of cores].
+    /// Scenarios run at once within a column [default: 4 per core].
     #[arg(long)]
     jobs: Option<usize>,
     /// Default deadline of each step, in milliseconds.
@@ -337,8 +344,10 @@ fn reference_client(fault: Option<&str>) -> Result<ClientSpec> {
     })
 }
 
+/// Scenarios at once by default: a run mostly waits (on sockets, on the driver), not computes;
+/// measured in README "Speed".
 fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    imspec::runner::JOBS_PER_CORE * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Feeds `reports` every event sent on the returned channel; the handle gives them back once
@@ -429,8 +438,22 @@ async fn run(args: RunArgs) -> Result<u8> {
         reports.add(HtmlSink::new(path));
     }
     let (tx, handle) = spawn_reports(reports);
-    let runs = runner::run_all(scenarios, &config, tx).await;
+    let interrupt = runner::interrupt::Interrupt::on_signals()
+        .context("cannot listen for SIGINT and SIGTERM")?;
+    let control = runner::RunControl {
+        repeat: args.repeat.get(),
+        interrupt: Some(interrupt.clone()),
+        reuse_drivers: !args.fresh_drivers,
+    };
+    let runs = runner::run_all_with(scenarios, &config, &control, tx).await;
     handle.await.context("the reports stopped")?.finish()?;
+    if let Some(status) = interrupt.exit_status() {
+        eprintln!(
+            "imspec: interrupted ({}): the reports hold the scenarios finished so far, the rest NOT RUN",
+            interrupt.reason().unwrap_or_default()
+        );
+        return Ok(status);
+    }
 
     let errors: Vec<&runner::ScenarioRun> = runs
         .iter()

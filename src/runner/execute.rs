@@ -1,13 +1,15 @@
-//! Running one scenario: a fresh fake server and a fresh driver, the steps in order, then the
-//! transcript against its snapshot. The first broken expectation ends the steps.
+//! Running one scenario: a fresh fake server and a fresh (or reset, pooled) driver, the steps in
+//! order, a settle, then the transcript against its snapshot. The first broken expectation ends
+//! the steps.
 
+use super::absence::{self, Missing, SETTLE_TIMEOUT, Watch};
 use super::matching;
 use super::sequence::{self, StepStatus};
 use super::snapshot::{self, SnapshotOutcome};
 use super::transcript;
 use super::{Outcome, RunConfig, ScenarioRun, StepFailure};
 use crate::driver::protocol::Reply;
-use crate::driver::{Driver, DriverFailure, Hello};
+use crate::driver::{ClientKey, Driver, DriverFailure, DriverPool, Hello, Pooled};
 use crate::scenario::{Action, ReplyExpectation, Scenario, Step, template};
 use crate::server::observe::ObservationKind;
 use crate::server::{Control, FakeServer, Fault, FaultAction, FaultTrigger};
@@ -20,14 +22,10 @@ use tokio::time::Instant;
 /// How long a driver has to answer `shutdown` (it then has 2 s more to exit, as the protocol
 /// says); a driver that hung in a step gets no more than this.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
-/// The longest wait for a client to pull the barrier queue before going on regardless (a
-/// client that ignores NOTICEs then shows it in its transcript, not in a hang). A conforming
-/// client answers in milliseconds; the margin is for loaded CI machines.
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs one scenario to its outcome. Never panics on bad input; every problem becomes part of
 /// the outcome.
-pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
+pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> ScenarioRun {
     let started = std::time::Instant::now();
     let mut run = ScenarioRun::new(scenario);
     let server = match FakeServer::start(scenario.world.clone()).await {
@@ -38,16 +36,26 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
             return run;
         }
     };
-    let mut driver = match Driver::spawn(&config.client.command, &scenario.id, &config.client.env) {
-        Ok(driver) => driver,
-        Err(e) => {
-            server.shutdown().await;
-            run.outcome = Outcome::HarnessError(e.to_string());
-            run.duration = started.elapsed();
-            return run;
-        }
-    };
     let step_timeout = scenario.step_timeout.unwrap_or(config.step_timeout);
+    let key = ClientKey {
+        command: config.client.command.clone(),
+        env: config.client.env.clone(),
+    };
+    let (mut driver, hello) = match pool.take(&key) {
+        Some(Pooled { driver, hello }) => (driver, Ok(hello)),
+        None => match Driver::spawn(&config.client.command, &scenario.id, &config.client.env) {
+            Ok(mut driver) => {
+                let hello = driver.hello(Instant::now() + step_timeout).await;
+                (driver, hello)
+            }
+            Err(e) => {
+                server.shutdown().await;
+                run.outcome = Outcome::HarnessError(e.to_string());
+                run.duration = started.elapsed();
+                return run;
+            }
+        },
+    };
     let mut state = State {
         scenario,
         server: &server,
@@ -59,16 +67,18 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
         completed: 0,
     };
 
-    let mut failure = match driver.hello(Instant::now() + step_timeout).await {
+    let mut failure = match &hello {
         Ok(hello) => {
             run.hello = Some(hello.clone());
-            let failure = state.run_steps(&mut driver, &hello).await.err();
-            if failure.is_none() {
-                for user in scenario.world.users.keys() {
-                    state.settle(user).await;
-                }
+            match state.run_steps(&mut driver, hello).await {
+                Err(failure) => Some(failure),
+                Ok(()) => state
+                    .control
+                    .settle_all(Instant::now() + SETTLE_TIMEOUT)
+                    .await
+                    .err()
+                    .map(|e| StepFailure::at_start(format!("before the transcript: {e}"))),
             }
-            failure
         }
         // A driver that is gone before its `hello` never started: the harness cannot run it.
         Err(e @ (DriverFailure::Exited { .. } | DriverFailure::Spawn(_))) => Some(StepFailure {
@@ -80,10 +90,25 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
         }),
         Err(e) => Some(StepFailure::at_start(format!("hello: {e}"))),
     };
-    if let Err(e) = driver.shutdown(Instant::now() + SHUTDOWN_TIMEOUT).await
+    // A driver that can be reset serves the next scenario; the others are shut down. Either
+    // way every connection closes while this scenario's server still runs.
+    let reuse = match &hello {
+        Ok(hello) => pool.reuses() && hello.can("reset") && !driver.is_broken(),
+        Err(_) => false,
+    };
+    let (op, ended) = if reuse {
+        let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+        ("reset", driver.reset(&scenario.id, deadline).await)
+    } else {
+        (
+            "shutdown",
+            driver.shutdown(Instant::now() + SHUTDOWN_TIMEOUT).await,
+        )
+    };
+    if let Err(e) = ended
         && failure.is_none()
     {
-        failure = Some(StepFailure::at_start(format!("shutdown: {e}")));
+        failure = Some(StepFailure::at_start(format!("{op}: {e}")));
     }
     run.stderr_tail = driver.stderr_tail();
     let completed = state.completed;
@@ -92,6 +117,12 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
     let port = url_port(&server.urls().api);
     server.shutdown().await;
     let text = transcript::build(&observations, driver.log(), port);
+    if reuse
+        && !driver.is_broken()
+        && let Ok(hello) = hello
+    {
+        pool.give(key, Pooled { driver, hello }).await;
+    }
     let broken = failure.as_ref().filter(|f| f.step.is_some()).map(|f| {
         if f.unsupported {
             StepStatus::Unsupported
@@ -222,10 +253,14 @@ impl State<'_> {
                 Ok(result)
             }
             Action::Event { user, name, data } => {
+                let started = Instant::now();
                 let data = data.as_ref().map(|d| self.fill(d)).transpose()?;
                 let used = &self.used_events;
-                let found = driver
-                    .event(0, deadline, &format!("event {name} for {user}"), |i, e| {
+                let recorder = self.server.recorder();
+                let watch = Watch::new(&self.control, &recorder);
+                let what = format!("event {name} for {user}");
+                let found = watch
+                    .event(driver, 0, timer(step), deadline, &what, |i, e| {
                         !used.contains(&i)
                             && e.event == *name
                             && e.user.as_deref() == Some(user)
@@ -239,10 +274,23 @@ impl State<'_> {
                         self.used_events.insert(index);
                         Ok(Some(driver.events()[index].data.clone()))
                     }
-                    Err(DriverFailure::Timeout { .. }) => Err(Broken::Expectation(
-                        self.explain_missing_event(driver, user, name, data.as_ref()),
-                    )),
-                    Err(other) => Err(other.into()),
+                    Err(missing @ (Missing::Absent | Missing::Deadline)) => {
+                        let when = match missing {
+                            Missing::Absent => "once the run settled".to_string(),
+                            _ => format!("within {} ms", (deadline - started).as_millis()),
+                        };
+                        Err(Broken::Expectation(self.explain_missing_event(
+                            driver,
+                            user,
+                            name,
+                            data.as_ref(),
+                            &when,
+                        )))
+                    }
+                    Err(Missing::Unsettled(e)) => {
+                        Err(Broken::Expectation(format!("waiting for {what}: {e}")))
+                    }
+                    Err(Missing::Driver(other)) => Err(other.into()),
                 }
             }
             Action::Frame {
@@ -251,9 +299,16 @@ impl State<'_> {
                 matches,
             } => {
                 let matches = self.fill(matches)?;
-                self.frame(user.as_deref(), *direction, &matches, deadline)
-                    .await
-                    .map(Some)
+                self.frame(
+                    driver,
+                    user.as_deref(),
+                    *direction,
+                    &matches,
+                    timer(step),
+                    deadline,
+                )
+                .await
+                .map(Some)
             }
             Action::Deliver { message } => {
                 let message = self.fill(message)?;
@@ -331,7 +386,20 @@ impl State<'_> {
             }
             Action::Quiet { user, window } => {
                 let before = driver.events().len();
-                driver.drain_until(Instant::now() + *window).await?;
+                if timer(step) {
+                    driver.drain_until(Instant::now() + *window).await?;
+                } else {
+                    let recorder = self.server.recorder();
+                    let watch = Watch::new(&self.control, &recorder);
+                    match watch.quiesce(driver, deadline).await {
+                        Ok(()) | Err(Missing::Deadline) => {}
+                        Err(Missing::Unsettled(e)) => {
+                            return Err(Broken::Expectation(e.to_string()));
+                        }
+                        Err(Missing::Driver(e)) => return Err(e.into()),
+                        Err(Missing::Absent) => {}
+                    }
+                }
                 let late: Vec<String> = driver.events()[before..]
                     .iter()
                     .filter(|e| e.user.as_deref() == Some(user))
@@ -341,8 +409,12 @@ impl State<'_> {
                     Ok(None)
                 } else {
                     Err(Broken::Expectation(format!(
-                        "expected nothing more for {user} within {} ms, got: {}",
-                        window.as_millis(),
+                        "expected nothing more for {user}{}, got: {}",
+                        if timer(step) {
+                            format!(" within {} ms", window.as_millis())
+                        } else {
+                            " once the run settled".to_string()
+                        },
                         late.join("; ")
                     )))
                 }
@@ -388,13 +460,16 @@ impl State<'_> {
 
     async fn frame(
         &mut self,
+        driver: &mut Driver,
         user: Option<&str>,
         direction: Direction,
         matches: &Value,
+        timer: bool,
         deadline: Instant,
     ) -> Result<Value, Broken> {
         let recorder = self.server.recorder();
         let mut closest: Option<String> = None;
+        let mut last_look = false;
         loop {
             let seen = recorder.len();
             for o in recorder.observations() {
@@ -415,10 +490,29 @@ impl State<'_> {
                     Err(m) => closest = Some(m.to_string()),
                 }
             }
-            if tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))
-                .await
-                .is_err()
-            {
+            let gone = if last_look {
+                true
+            } else if timer {
+                tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))
+                    .await
+                    .is_err()
+            } else {
+                let watch = Watch::new(&self.control, &recorder);
+                match watch.settled_and_graced(driver, deadline).await {
+                    Ok(absence::Moved::Something) => false,
+                    // One more look: the settle recorded what the clients had sent.
+                    Ok(absence::Moved::Nothing) => {
+                        last_look = true;
+                        false
+                    }
+                    Err(Missing::Unsettled(e)) => {
+                        return Err(Broken::Expectation(format!("waiting for a frame: {e}")));
+                    }
+                    Err(Missing::Driver(e)) => return Err(e.into()),
+                    Err(Missing::Absent | Missing::Deadline) => true,
+                }
+            };
+            if gone {
                 let who = user.map(|u| format!(" for {u}")).unwrap_or_default();
                 return Err(Broken::Expectation(format!(
                     "no {} frame{who} matched {matches}{}",
@@ -437,6 +531,7 @@ impl State<'_> {
         user: &str,
         name: &str,
         data: Option<&Value>,
+        when: &str,
     ) -> String {
         let candidates: Vec<String> = driver
             .events()
@@ -458,7 +553,7 @@ impl State<'_> {
             .map(|e| e.event.as_str())
             .collect();
         format!(
-            "no {name} for {user} arrived in time; events seen for {user}: {}",
+            "no {name} for {user} arrived {when}; events seen for {user}: {}",
             if seen.is_empty() {
                 "none".to_string()
             } else {
@@ -466,6 +561,12 @@ impl State<'_> {
             }
         )
     }
+}
+
+/// Whether a step keeps a wall-clock deadline: its event comes from the client's own timer.
+/// Until the scenario model has `timer = true`, a step that sets its own `timeout_ms` says so.
+fn timer(step: &Step) -> bool {
+    step.timeout.is_some()
 }
 
 /// Why a step did not go through.
