@@ -16,6 +16,7 @@ pub mod selftest;
 pub mod sequence;
 mod shard;
 pub mod snapshot;
+mod steps;
 pub mod transcript;
 
 use crate::driver::{DriverPool, Hello};
@@ -190,7 +191,7 @@ impl ScenarioRun {
             id: scenario.id.clone(),
             path: scenario.path.clone(),
             purpose: scenario.purpose.clone(),
-            guide: scenario.guide.clone(),
+            guide: scenario.guide_summary(),
             outcome: Outcome::Pass,
             verdict: Verdict::Pass,
             expected_reason: None,
