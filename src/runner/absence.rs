@@ -98,6 +98,15 @@ impl<'a> Watch<'a> {
         }
         let mut checked = from;
         let mut settled_at: Option<Instant> = None;
+        // Most awaited events are on their way: give them the grace before the first settle
+        // (a settle is a round trip through every client).
+        let first_wait = (Instant::now() + self.grace).min(deadline);
+        while scan(driver.events(), &mut checked, &mut matches).is_none()
+            && driver
+                .next_line_until(first_wait)
+                .await
+                .map_err(Missing::Driver)?
+        {}
         loop {
             if let Some(found) = scan(driver.events(), &mut checked, &mut matches) {
                 if let Some(at) = settled_at.filter(|_| tracing()) {
@@ -148,8 +157,11 @@ impl<'a> Watch<'a> {
             .map_err(Missing::Unsettled)?;
         self.last_settle.set(Instant::now());
         // On a loaded machine everything is slower, the driver's stdout too: the grace is at
-        // least twice what the settle took.
-        let grace = self.grace.max(2 * settling.elapsed());
+        // least twice what this settle took and twice the slowest barrier round of the run.
+        let grace = self
+            .grace
+            .max(2 * settling.elapsed())
+            .max(2 * self.control.slowest_round());
         let (frames, lines) = (self.recorder.len(), driver.log().len());
         let grace_end = (Instant::now() + grace).min(deadline);
         // Any line ends the grace early: it is looked at, and the run settled again.

@@ -225,6 +225,7 @@ impl FakeServer {
             shutdown: shutdown.clone(),
             live: Live::default(),
             held: Mutex::new(Vec::new()),
+            slowest_round_us: std::sync::atomic::AtomicU64::new(0),
             files: Mutex::default(),
         });
         let app = http::router(shared.clone());
@@ -494,6 +495,8 @@ pub(crate) struct Shared {
     held: Mutex<Vec<HeldFrame>>,
     /// Uploaded attachments (`chatfiles.rs`).
     files: Mutex<chatfiles::Store>,
+    /// The slowest settle round so far, in µs (`settle.rs`): how slow the clients are now.
+    slowest_round_us: std::sync::atomic::AtomicU64,
 }
 
 /// A frame held back until the virtual clock reaches `at`.

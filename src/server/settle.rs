@@ -71,6 +71,7 @@ impl Control {
                 return Ok(Settled { rounds: 0 });
             }
             let mark = recorder.len();
+            let round_started = Instant::now();
             let notice = session::notice(jid::user(self.shared.world().app_key(), BARRIER_QUEUE));
             let sockets: Vec<(String, usize)> = join_all(users.iter().map(|user| {
                 let notice = &notice;
@@ -89,6 +90,10 @@ impl Control {
                     user,
                     waited_ms: started.elapsed().as_millis(),
                 })?;
+            let took = round_started.elapsed().as_micros() as u64;
+            self.shared
+                .slowest_round_us
+                .fetch_max(took, std::sync::atomic::Ordering::Relaxed);
             let moved = recorder
                 .since(mark)
                 .into_iter()
@@ -103,6 +108,16 @@ impl Control {
             rounds: MAX_ROUNDS,
             last,
         })
+    }
+
+    /// The slowest settle round of this server so far: a barrier's round trip through the
+    /// slowest client, which grows with the machine's load.
+    pub fn slowest_round(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(
+            self.shared
+                .slowest_round_us
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     /// Whether anything but barrier frames was recorded from position `mark` of the recorder
