@@ -62,11 +62,29 @@ const ACTIONS: &[&str] = &[
 /// Keys that modify a step.
 const MODIFIERS: &[&str] = &["reply", "as", "timeout_ms"];
 
+/// A scenario's `guide`, as text: the string itself, or each citation as `L<lines> "<quote>"`.
+fn guide_text(guide: &toml::Value) -> String {
+    match guide {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Array(list) => list
+            .iter()
+            .map(|c| {
+                let field = |k: &str| c.get(k).and_then(toml::Value::as_str).unwrap_or_default();
+                format!("L{} {:?}", field("lines"), field("quote"))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileModel {
     purpose: String,
-    guide: String,
+    /// The old free text, or the citation list of PLAN's shared format
+    /// (`[{ lines = "267", quote = "..." }]`), shown as `L267 "..."`.
+    guide: toml::Value,
     #[serde(default)]
     killed_by: Vec<String>,
     timeout_ms: Option<u64>,
@@ -290,7 +308,7 @@ pub fn load_str(id: &str, path: &Path, text: &str) -> Result<Scenario, LoadError
         id: id.to_string(),
         path: path.to_path_buf(),
         purpose: file.purpose,
-        guide: file.guide,
+        guide: guide_text(&file.guide),
         killed_by: file.killed_by,
         world,
         step_timeout: file.timeout_ms.map(Duration::from_millis),
