@@ -101,7 +101,8 @@ export function runHost(backend) {
       probe = spares[0].realm.ready;
     } else {
       probe = probePromise || (probePromise = backend.probe());
-      fillSpares(SPARES);
+      // the spares load once the probe is done: at hello it has the machine to itself
+      probe.then(() => fillSpares(SPARES), () => {});
     }
     const info = await Promise.race([probe.catch((e) => ({ error: String(e && e.message || e) })), timeout]);
     if (!sdkInfo) sdkInfo = info;

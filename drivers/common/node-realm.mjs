@@ -25,14 +25,23 @@ export function runNodeDriver(adapter) {
     name: adapter.name,
     sdkName: adapter.pkg,
     reuseProbe: !!adapter.reuseProbe,
-    probe: () => new Promise((resolve) => {
-      const w = startWorker({ ...params, probe: true }, 'probe');
-      const finish = (v) => { resolve(v); w.terminate().catch(() => {}); };
-      w.on('message', (m) => { if (m.kind === 'ready') finish(m); });
-      w.on('error', (e) => finish({ error: String(e && e.message || e) }));
-      w.on('exit', () => finish({ error: 'the probe worker exited' }));
-    }),
+    probe: () => probeInNode(params),
     newRealm: () => workerRealm(params),
+  });
+}
+
+/**
+ * Loads the bundle in a throw-away worker (the same polyfills) and reads what it says about
+ * itself: {name, version} or {error}. The Chromium driver asks this too (it is much faster than
+ * a browser page), with the adapter of the Node driver whose folder holds the SDK.
+ */
+export function probeInNode(params) {
+  return new Promise((resolve) => {
+    const w = startWorker({ ...params, probe: true }, 'probe');
+    const finish = (v) => { resolve(v); w.terminate().catch(() => {}); };
+    w.on('message', (m) => { if (m.kind === 'ready') finish(m); });
+    w.on('error', (e) => finish({ error: String(e && e.message || e) }));
+    w.on('exit', () => finish({ error: 'the probe worker exited' }));
   });
 }
 
