@@ -4,6 +4,7 @@
 //! through a driver process (`driver`) and check the frames on the wire against snapshots.
 //! The bundled reference client (`client`) behaves as the documented 3.x Web SDK does.
 
+pub mod cli;
 pub mod client;
 pub mod driver;
 pub mod fuzz;

@@ -19,7 +19,7 @@ fn a_scenario_file_that_does_not_parse_gives_exit_2_naming_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("area")).unwrap();
     let file = dir.path().join("area/broken.toml");
-    std::fs::write(&file, "purpose = \"x\"\nguide = \"y\"\n[world.users]\nalice = {}\n[[step]]\nsend = { user = \"bob\" }\n").unwrap();
+    std::fs::write(&file, "purpose = \"x\"\nguide = [{ lines = \"12\", quote = \"Message is one of\" }]\n[world.users]\nalice = {}\n[[step]]\nsend = { user = \"bob\" }\n").unwrap();
     let output = imspec(&["run", "--scenarios", dir.path().to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
@@ -33,7 +33,7 @@ fn a_scenario_file_that_does_not_parse_gives_exit_2_naming_the_file_and_line() {
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
     assert!(
-        message.contains(&file.display().to_string()) && message.contains("line 2"),
+        message.contains(&format!("{}:2: ", file.display())),
         "{message}"
     );
 }

@@ -2,10 +2,11 @@
 //! `reply = "none"` for a send the SDK never settles. Errors name the file, line and field.
 
 use imspec::scenario::{Action, ReplyExpectation, load_str};
+use imspec::server::{FaultAction, FaultTrigger};
 use serde_json::json;
 use std::path::Path;
 
-const HEAD: &str = "purpose = \"p\"\nguide = \"g\"\n[world.users]\nalice = {}\n";
+const HEAD: &str = "purpose = \"p\"\nguide = [{ lines = \"12\", quote = \"Message is one of\" }]\n[world.users]\nalice = {}\n";
 
 fn load(steps: &str) -> Result<imspec::scenario::Scenario, String> {
     load_str(
@@ -25,9 +26,15 @@ fn http_faults_and_unawaited_requests_load() {
     )
     .unwrap();
     match &s.steps[0].action {
-        Action::Fault { on, code, body, .. } => {
-            assert_eq!((on.as_str(), *code), ("upload", Some(400)));
-            assert_eq!(body, &Some(json!({"error": "content improper"})));
+        Action::Fault(fault) => {
+            assert_eq!(fault.on, FaultTrigger::Upload);
+            assert_eq!(
+                fault.action,
+                FaultAction::Http {
+                    status: 400,
+                    body: json!({"error": "content improper"})
+                }
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -54,5 +61,8 @@ fn bad_http_faults_are_refused_with_file_and_line() {
     assert!(err.contains("`fault.body` goes with"), "{err}");
     let err = load("[[step]]\nfault = { on = \"uplod\", action = \"status\", code = 400 }\n")
         .unwrap_err();
-    assert!(err.contains("upload or download"), "{err}");
+    assert!(
+        err.contains("`fault.on`: unknown variant `uplod`") && err.contains("`upload`, `download`"),
+        "{err}"
+    );
 }

@@ -132,14 +132,11 @@ fn scenario_text(
     let mut head = toml::Table::new();
     head.insert("purpose".into(), purpose.into());
     head.insert(
-        "guide".into(),
-        "Send messages: ext of every value type (wire notes section 4, ext → KeyValue)".into(),
-    );
-    head.insert(
         "killed_by".into(),
         toml::Value::Array(killed_by.iter().map(|k| k.as_str().into()).collect()),
     );
     out.push_str(&toml::to_string(&head).map_err(|e| FuzzError::Toml(e.to_string()))?);
+    out.push_str(CITATIONS);
     out.push_str(WORLD);
     let step = |out: &mut String, pairs: &[(&str, Value)]| -> Result<(), FuzzError> {
         out.push_str("\n[[step]]\n");
@@ -202,6 +199,10 @@ fn scenario_text(
     step(&mut out, &[("event", event)])?;
     Ok(out)
 }
+
+/// What a regression checks: the guide's `ext` of a send, and the wire notes' typing of
+/// `ext` (and `customExts`) as KeyValue.
+const CITATIONS: &str = "guide = [{ lines = \"75-80\", quote = \"Extend message\" }]\nwire = [{ section = \"4\", quote = \"same typing as ext\" }]\n";
 
 const WORLD: &str = "\n[world.users]\nalice = {}\nbob = {}\n\n[world.groups.g1]\nowner = \"alice\"\nmembers = [\"bob\"]\n\n[world.rooms.r1]\nowner = \"alice\"\nmembers = [\"bob\"]\n";
 

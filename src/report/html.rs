@@ -31,6 +31,8 @@ pub fn report(runs: &[ScenarioRun], client_label: &str) -> String {
             span.xfail { (s.xfail) " xfail" }
             span.xpass { (s.xpass) " xpass" }
             span.error { (s.errors) " errors" }
+            @if s.flaky > 0 { span.flaky { (s.flaky) " flaky" } }
+            @if s.not_run > 0 { span.notrun { (s.not_run) " not run" } }
         }
         (filter_box())
         table #summary {
@@ -157,6 +159,8 @@ fn verdict_class(verdict: Verdict) -> &'static str {
         Verdict::Xfail => "xfail",
         Verdict::Xpass => "xpass",
         Verdict::Error => "error",
+        Verdict::Flaky => "flaky",
+        Verdict::NotRun => "notrun",
     }
 }
 

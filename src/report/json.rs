@@ -1,7 +1,8 @@
 //! The `--json` report, schema 1. CI systems parse it: fields are only ever added.
 //!
 //! `{"schema": 1, "client": {...}, "summary": {"total", "passed", "failed", "unsupported",
-//! "xfail", "xpass", "errors"}, "scenarios": [{"id", "verdict", "duration_ms", "purpose",
+//! "xfail", "xpass", "errors", "flaky", "not_run"}, "scenarios": [{"id", "verdict",
+//! "duration_ms", "purpose",
 //! "guide", "failure", "expected_reason", "diff", "stderr_tail"}]}`
 //!
 //! `imspec selftest --json` writes `{"schema": 1, "kind": "selftest", "switches": [..],

@@ -14,8 +14,8 @@ use std::time::Duration;
 /// Writes the terminal report to stdout.
 pub struct Terminal {
     colour: bool,
-    /// Whether each finished scenario gets a line (not for `selftest`, whose runs are many).
-    lines: bool,
+    /// Which finished scenarios get a line, and whether the failures and counts follow.
+    lines: Lines,
     bar: Option<ProgressBar>,
     collected: Collected,
 }
@@ -25,7 +25,7 @@ impl Terminal {
     pub fn new() -> Self {
         Terminal {
             colour: fancy(),
-            lines: true,
+            lines: Lines::All,
             bar: None,
             collected: Collected::default(),
         }
@@ -34,7 +34,16 @@ impl Terminal {
     /// Progress only (a bar on a terminal, nothing otherwise): for `imspec selftest`.
     pub fn progress_only() -> Self {
         Terminal {
-            lines: false,
+            lines: Lines::None,
+            ..Terminal::new()
+        }
+    }
+
+    /// A line per run that fails and nothing at the end: for `imspec matrix`, whose table
+    /// follows.
+    pub fn failing_only() -> Self {
+        Terminal {
+            lines: Lines::Failing,
             ..Terminal::new()
         }
     }
@@ -98,17 +107,23 @@ impl Terminal {
         }
         let s = Summary::of(runs);
         out += &format!(
-            "\n{} passed, {} failed, {} unsupported, {} xfail, {} xpass, {} errors\n",
+            "\n{} passed, {} failed, {} unsupported, {} xfail, {} xpass, {} errors",
             s.passed, s.failed, s.unsupported, s.xfail, s.xpass, s.errors
         );
+        for (count, what) in [(s.flaky, "flaky"), (s.not_run, "not run")] {
+            if count > 0 {
+                out += &format!(", {count} {what}");
+            }
+        }
+        out.push('\n');
         out
     }
 
     fn paint(&self, verdict: Verdict, text: &str) -> String {
         let code = match verdict {
             Verdict::Pass => "32",
-            Verdict::Fail | Verdict::Xpass | Verdict::Error => "31",
-            Verdict::Unsupported | Verdict::Xfail => "33",
+            Verdict::Fail | Verdict::Xpass | Verdict::Error | Verdict::Flaky => "31",
+            Verdict::Unsupported | Verdict::Xfail | Verdict::NotRun => "33",
         };
         self.colour_code(code, text)
     }
@@ -129,6 +144,17 @@ impl Terminal {
             _ => line.to_string(),
         }
     }
+}
+
+/// Which finished scenarios the terminal report gives a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    /// Every one, then the failures and the counts (`imspec run`).
+    All,
+    /// Those that fail the run (`imspec matrix`).
+    Failing,
+    /// None: a progress bar only (`imspec selftest`).
+    None,
 }
 
 impl Default for Terminal {
@@ -166,7 +192,12 @@ impl Sink for Terminal {
                 }
             }
             RunEvent::Finished(run) => {
-                if self.lines {
+                let shown = match self.lines {
+                    Lines::All => true,
+                    Lines::Failing => run.verdict.fails_run(),
+                    Lines::None => false,
+                };
+                if shown {
                     self.say(&self.line_of(run));
                 }
                 if let Some(bar) = &self.bar {
@@ -181,7 +212,7 @@ impl Sink for Terminal {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        if self.lines {
+        if self.lines == Lines::All {
             let text = self.summary(self.collected.clone().runs());
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
         }

@@ -42,6 +42,52 @@ pub struct Rewrite {
     pub added: Vec<String>,
 }
 
+/// An expected-failures file read for a run: the list, and its text for a rewrite.
+#[derive(Debug, Clone, Default)]
+pub struct ListFile {
+    /// The parsed list.
+    pub list: ExpectedFailures,
+    /// The file's text as read ([`NEW_FILE_HEADER`] for a file that does not exist yet).
+    pub text: String,
+}
+
+impl ListFile {
+    /// Reads the list at `path`. With `create`, a file that does not exist yet is an empty list
+    /// (a rewrite then creates it).
+    pub fn open(path: &Path, create: bool) -> Result<Self, ExpectedError> {
+        if create && !path.exists() {
+            return Ok(ListFile {
+                list: ExpectedFailures {
+                    path: Some(path.to_path_buf()),
+                    entries: Vec::new(),
+                },
+                text: NEW_FILE_HEADER.to_string(),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| ExpectedError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(ListFile {
+            list: ExpectedFailures::parse(path, &text)?,
+            text,
+        })
+    }
+
+    /// Rewrites the file (see [`ExpectedFailures::rewrite`]) from how each scenario came out,
+    /// and returns what changed.
+    pub fn rewrite(&self, observed: &BTreeMap<String, Observed>) -> Result<Rewrite, ExpectedError> {
+        let rewrite = self.list.rewrite(&self.text, observed);
+        if let Some(path) = &self.list.path {
+            std::fs::write(path, &rewrite.text).map_err(|source| ExpectedError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        Ok(rewrite)
+    }
+}
+
 /// One entry.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -69,6 +115,14 @@ pub enum ExpectedError {
     /// The file cannot be read.
     #[error("{path}: cannot read: {source}")]
     Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file cannot be written.
+    #[error("{path}: cannot write: {source}")]
+    Write {
         /// The file.
         path: PathBuf,
         /// Why.

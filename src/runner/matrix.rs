@@ -23,25 +23,6 @@ pub struct Column {
     pub expected: ExpectedFailures,
 }
 
-/// What the matrix tells its caller as it goes.
-#[derive(Debug, Clone)]
-pub enum MatrixEvent {
-    /// A column starts.
-    ColumnStarted {
-        /// The column's name.
-        name: String,
-        /// How many scenarios it runs.
-        total: usize,
-    },
-    /// A scenario of the current column finished.
-    Finished {
-        /// The column's name.
-        column: String,
-        /// The run.
-        run: Box<ScenarioRun>,
-    },
-}
-
 /// The verdict of one scenario for one client.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cell {
@@ -106,12 +87,13 @@ impl Matrix {
 }
 
 /// Runs `scenarios` against every column in turn with `base` (its client and expected failures
-/// replaced per column) and builds the matrix.
+/// replaced per column) and builds the matrix. Reports get each column's [`RunEvent`]s, as for
+/// `imspec run`: a `Started` per column, then its runs.
 pub async fn run_matrix(
     scenarios: Vec<Scenario>,
     base: &RunConfig,
     columns: Vec<Column>,
-    events: mpsc::UnboundedSender<MatrixEvent>,
+    events: mpsc::UnboundedSender<RunEvent>,
 ) -> Matrix {
     let mut infos = Vec::new();
     let mut results: Vec<Vec<ScenarioRun>> = Vec::new();
@@ -121,27 +103,7 @@ pub async fn run_matrix(
             expected: column.expected.clone(),
             ..base.clone()
         };
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let forward = {
-            let events = events.clone();
-            let name = column.name.clone();
-            tokio::spawn(async move {
-                while let Some(event) = rx.recv().await {
-                    let _ = events.send(match event {
-                        RunEvent::Started { total, .. } => MatrixEvent::ColumnStarted {
-                            name: name.clone(),
-                            total,
-                        },
-                        RunEvent::Finished(run) => MatrixEvent::Finished {
-                            column: name.clone(),
-                            run,
-                        },
-                    });
-                }
-            })
-        };
-        let runs = run_all(scenarios.clone(), &config, tx).await;
-        let _ = forward.await;
+        let runs = run_all(scenarios.clone(), &config, events.clone()).await;
         let hello = runs.iter().find_map(|r| r.hello.clone());
         infos.push(ColumnInfo {
             name: column.name,

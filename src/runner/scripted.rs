@@ -8,37 +8,25 @@
 //! `delivery`, `channel`, `recall`: wire notes section 6), including what only a server-side
 //! peer can produce, such as a group read receipt with `msgConfig` and a `groupReadCount`.
 //!
-//! Pure: a `deliver` step's JSON table in, a [`ScriptedMessage`] out. Delivering it is the
+//! Pure: a typed `deliver` step and its body fields in, a [`ScriptedMessage`] out. Delivering it is the
 //! server's job (`Control::deliver`).
 
+use crate::scenario::step::{DeliverStep, MessageType};
 use crate::server::{ChatType, ScriptedMessage};
 use crate::wire::pb::message_body::content::{Size, Type};
 use crate::wire::pb::message_body::{Content, MessageConfig, Type as BodyType};
 use crate::wire::{jid, keyvalue, pb};
 use serde_json::Value;
 
-/// The scripted peer's message of a `deliver` step, or what is wrong with the step.
-pub(super) fn message(message: &Value) -> Result<ScriptedMessage, String> {
-    let text = |key: &str| {
-        message
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let (chat_type, body_type) = match message
-        .get("chatType")
-        .and_then(Value::as_str)
-        .unwrap_or("singleChat")
-    {
-        "singleChat" => (ChatType::Single, BodyType::Chat),
-        "groupChat" => (ChatType::Group, BodyType::Groupchat),
-        "chatRoom" => (ChatType::Room, BodyType::Chatroom),
-        other => {
-            return Err(format!(
-                "`deliver.chatType` is {other:?}; expected singleChat, groupChat or chatRoom"
-            ));
-        }
+/// The scripted peer's message of a `deliver` step (`fields`: its body fields, templates
+/// filled), or what is wrong with the step.
+pub(crate) fn message(step: &DeliverStep, fields: &Value) -> Result<ScriptedMessage, String> {
+    let message = fields;
+    let chat_type = step.chat_type.server();
+    let body_type = match chat_type {
+        ChatType::Single => BodyType::Chat,
+        ChatType::Group => BodyType::Groupchat,
+        ChatType::Room => BodyType::Chatroom,
     };
     let mut ext = match message.get("ext") {
         Some(Value::Object(ext)) => keyvalue::encode_object(ext),
@@ -47,15 +35,15 @@ pub(super) fn message(message: &Value) -> Result<ScriptedMessage, String> {
     };
     let mut body = pb::MessageBody {
         r#type: Some(body_type as i32),
-        from: Some(jid::name_only(&text("from"))),
-        to: Some(jid::name_only(&text("to"))),
+        from: Some(jid::name_only(&step.from)),
+        to: Some(jid::name_only(&step.to)),
         ..Default::default()
     };
-    let receipt = match text("type").as_str() {
-        "read" => Some(BodyType::ReadAck),
-        "delivery" => Some(BodyType::DeliverAck),
-        "channel" => Some(BodyType::ChannelAck),
-        "recall" => Some(BodyType::Recall),
+    let receipt = match step.kind {
+        MessageType::Read => Some(BodyType::ReadAck),
+        MessageType::Delivery => Some(BodyType::DeliverAck),
+        MessageType::Channel => Some(BodyType::ChannelAck),
+        MessageType::Recall => Some(BodyType::Recall),
         _ => None,
     };
     match receipt {
@@ -73,7 +61,7 @@ pub(super) fn message(message: &Value) -> Result<ScriptedMessage, String> {
             if kind != BodyType::ChannelAck && body.ack_message_id.is_none() {
                 return Err(format!(
                     "`deliver` of type {:?} needs `ackMessageId`",
-                    text("type")
+                    step.kind
                 ));
             }
             if let Some(config) = message.get("msgConfig") {
@@ -90,34 +78,33 @@ pub(super) fn message(message: &Value) -> Result<ScriptedMessage, String> {
                 ext.insert(0, keyvalue::encode("groupReadCount", count));
             }
         }
-        None => body.contents = vec![content(message)?],
+        None => body.contents = vec![content(step.kind, message)?],
     }
     body.ext = ext;
     Ok(ScriptedMessage {
-        from: text("from"),
-        to: text("to"),
+        from: step.from.clone(),
+        to: step.to.clone(),
         chat_type,
         body,
     })
 }
 
 /// The `Content` for a `deliver` step's `type` and fields, or why not.
-fn content(message: &Value) -> Result<Content, String> {
+fn content(kind: MessageType, message: &Value) -> Result<Content, String> {
     let text = |key: &str| message.get(key).and_then(Value::as_str).map(str::to_string);
     let number = |key: &str| message.get(key).and_then(Value::as_f64);
     let int = |key: &str| number(key).map(|n| n as i32);
-    let kind = text("type").unwrap_or_default();
     let mut content = Content::default();
-    let kind_type = match kind.as_str() {
-        "txt" => {
+    let kind_type = match kind {
+        MessageType::Txt => {
             content.text = Some(text("msg").unwrap_or_default());
             Type::Text
         }
-        "cmd" => {
+        MessageType::Cmd => {
             content.action = Some(text("action").unwrap_or_default());
             Type::Command
         }
-        "custom" => {
+        MessageType::Custom => {
             content.custom_event = text("customEvent");
             content.custom_exts = match message.get("customExts") {
                 Some(Value::Object(exts)) => keyvalue::encode_object(exts),
@@ -126,20 +113,20 @@ fn content(message: &Value) -> Result<Content, String> {
             };
             Type::Custom
         }
-        "loc" | "location" => {
+        MessageType::Loc => {
             content.latitude = number("lat");
             content.longitude = number("lng");
             content.address = text("addr");
             Type::Location
         }
-        "img" | "file" | "audio" | "video" => {
+        MessageType::Img | MessageType::File | MessageType::Audio | MessageType::Video => {
             content.display_name = text("filename");
             content.remote_path = text("url");
             content.secret_key = text("secret");
             content.file_length = int("file_length");
             content.thumbnail_display_name = text("filename");
-            match kind.as_str() {
-                "img" | "file" => {
+            match kind {
+                MessageType::Img | MessageType::File => {
                     content.size = message.get("size").filter(|s| s.is_object()).map(|s| Size {
                         width: s.get("width").and_then(Value::as_f64),
                         height: s.get("height").and_then(Value::as_f64),
@@ -147,16 +134,16 @@ fn content(message: &Value) -> Result<Content, String> {
                 }
                 _ => content.duration = int("length"),
             }
-            match kind.as_str() {
-                "img" => Type::Image,
-                "file" => Type::File,
-                "audio" => Type::Voice,
+            match kind {
+                MessageType::Img => Type::Image,
+                MessageType::File => Type::File,
+                MessageType::Audio => Type::Voice,
                 _ => Type::Video,
             }
         }
-        other => {
+        MessageType::Read | MessageType::Delivery | MessageType::Channel | MessageType::Recall => {
             return Err(format!(
-                "`deliver.type` {other:?} is not a message type; use txt, cmd, custom, loc, img, file, audio, video, or a receipt: read, delivery, channel, recall"
+                "`deliver.type` {kind:?} is a receipt and has no content"
             ));
         }
     };
@@ -169,33 +156,46 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn deliver(value: Value) -> Result<ScriptedMessage, String> {
+        let step: DeliverStep = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        message(&step, &Value::Object(step.fields.clone()))
+    }
+
     #[test]
     fn every_type_gets_its_content_fields() {
-        let c = content(&json!({"type": "loc", "lat": 1.5, "lng": 2, "addr": "here"})).unwrap();
+        let c = content(
+            MessageType::Loc,
+            &json!({"lat": 1.5, "lng": 2, "addr": "here"}),
+        )
+        .unwrap();
         assert_eq!(c.r#type, Some(Type::Location as i32));
         assert_eq!((c.latitude, c.longitude), (Some(1.5), Some(2.0)));
         let c = content(
-            &json!({"type": "audio", "url": "http://x/f", "filename": "a.amr", "length": 3}),
+            MessageType::Audio,
+            &json!({"url": "http://x/f", "filename": "a.amr", "length": 3}),
         )
         .unwrap();
         assert_eq!(
             (c.r#type, c.duration, c.size),
             (Some(Type::Voice as i32), Some(3), None)
         );
-        let c = content(&json!({"type": "custom", "customEvent": "e", "customExts": {"n": 1}}))
-            .unwrap();
+        let c = content(
+            MessageType::Custom,
+            &json!({"customEvent": "e", "customExts": {"n": 1}}),
+        )
+        .unwrap();
         assert_eq!(c.custom_exts.len(), 1);
         assert!(
-            content(&json!({"type": "emoji"}))
+            deliver(json!({"from": "bob", "to": "alice", "type": "emoji"}))
                 .unwrap_err()
-                .contains("txt, cmd")
+                .contains("`txt`, `cmd`")
         );
-        assert!(content(&json!({"type": "custom", "customExts": 3})).is_err());
+        assert!(content(MessageType::Custom, &json!({"customExts": 3})).is_err());
     }
 
     #[test]
     fn receipts_carry_the_acked_id_and_the_group_read_count() {
-        let m = message(&json!({
+        let m = deliver(json!({
             "from": "bob", "to": "g1", "chatType": "groupChat", "type": "read",
             "ackMessageId": "900000000000000002", "msgConfig": {"allowGroupAck": true},
             "ackContent": "seen", "groupReadCount": {"read": 1}
@@ -209,7 +209,7 @@ mod tests {
             Some(json!({"read": 1}))
         );
         assert_eq!(m.body.contents, vec![Content::default()]);
-        let err = message(&json!({"from": "bob", "to": "alice", "type": "recall"})).unwrap_err();
+        let err = deliver(json!({"from": "bob", "to": "alice", "type": "recall"})).unwrap_err();
         assert!(err.contains("ackMessageId"), "{err}");
     }
 }

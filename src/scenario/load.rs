@@ -1,11 +1,19 @@
-//! Reading scenario files: TOML into the model, with errors that name file, line and field.
+//! Reading scenario files: TOML into the typed model (`step`), then the checks that need the
+//! whole file (users of the world, `{{name}}` references, fault fields, levels, citations).
+//! Every error names the file, the line and the field, with the allowed values.
 
-use super::{Action, DEFAULT_APP_KEY, DEFAULT_PASSWORD, ReplyExpectation, Scenario, Step, World};
-use crate::server::{DEFAULT_RECALL_WINDOW_MS, GroupSpec, UserSpec};
-use crate::wire::Direction;
+use super::citation::{Docs, GuideCitation, WireCitation};
+use super::step::{
+    DeliverStep, FaultKind, FaultStep, MessageType, OpArgs, RawAction, RawReply, RawStep, StepKind,
+};
+use super::world::WorldModel;
+use super::{Action, Citations, Cited, Level, ReplyExpectation, Scenario, Step, World};
+use crate::server::{Fault, FaultAction};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,15 +28,15 @@ pub enum LoadError {
         /// Why.
         source: std::io::Error,
     },
-    /// The file is not valid TOML or does not have the scenario's shape.
+    /// The file is not valid TOML and no line is known.
     #[error("{path}: {message}")]
     Syntax {
         /// The file.
         path: PathBuf,
-        /// What the TOML parser said (it names line and column).
+        /// What the TOML parser said.
         message: String,
     },
-    /// A step or field is wrong.
+    /// A step, field or citation is wrong.
     #[error("{path}:{line}: {message}")]
     Invalid {
         /// The file.
@@ -40,186 +48,91 @@ pub enum LoadError {
     },
 }
 
-/// The action keys a step may have, exactly one per step.
-const ACTIONS: &[&str] = &[
-    "connect",
-    "send",
-    "recall",
-    "history",
-    "sessions",
-    "download",
-    "disconnect",
-    "request",
-    "event",
-    "frame",
-    "deliver",
-    "advance",
-    "server_close",
-    "kick",
-    "fault",
-    "quiet",
-];
-/// Keys that modify a step.
-const MODIFIERS: &[&str] = &["reply", "as", "timeout_ms"];
-
-/// A scenario's `guide`, as text: the string itself, or each citation as `L<lines> "<quote>"`.
-fn guide_text(guide: &toml::Value) -> String {
-    match guide {
-        toml::Value::String(s) => s.clone(),
-        toml::Value::Array(list) => list
-            .iter()
-            .map(|c| {
-                let field = |k: &str| c.get(k).and_then(toml::Value::as_str).unwrap_or_default();
-                format!("L{} {:?}", field("lines"), field("quote"))
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    }
-}
+/// The new citation form, shown when a file has the old free-text `guide = "..."`.
+const CITATION_FORM: &str = "guide = [{ lines = \"62-75\", quote = \"words on those lines\" }] (lines of docs/webim-message-guide.md), and/or wire = [{ section = \"4\", quote = \"...\" }] (a \"## 4.\" section of docs/wire-3.6.3.md; notes = \"4.x\" for docs/wire-4.x.md)";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileModel {
     purpose: String,
-    /// The old free text, or the citation list of PLAN's shared format
-    /// (`[{ lines = "267", quote = "..." }]`), shown as `L267 "..."`.
-    guide: toml::Value,
+    guide: Option<GuideField>,
+    #[serde(default)]
+    wire: OneOrMany<WireCitation>,
     #[serde(default)]
     killed_by: Vec<String>,
     timeout_ms: Option<u64>,
     #[serde(default)]
     world: WorldModel,
     #[serde(default, rename = "step")]
-    steps: Vec<toml::Spanned<toml::Table>>,
+    steps: Vec<toml::Spanned<RawStep>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct WorldModel {
-    app_key: Option<String>,
-    #[serde(default)]
-    users: BTreeMap<String, UserModel>,
-    #[serde(default)]
-    groups: BTreeMap<String, GroupModel>,
-    #[serde(default)]
-    rooms: BTreeMap<String, GroupModel>,
-    #[serde(default)]
-    sensitive_words: Vec<String>,
-    #[serde(default)]
-    callback_rejects: Vec<String>,
-    recall_window_s: Option<u64>,
-    recall_enabled: Option<bool>,
-    roaming_page_size: Option<usize>,
-    #[serde(default)]
-    lz4: bool,
+/// Scenario-level `guide`: citations, or (until every file is converted) the old free text.
+enum GuideField {
+    Legacy(String),
+    Cited(OneOrMany<GuideCitation>),
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct UserModel {
-    password: Option<String>,
-    #[serde(default)]
-    token_expired: bool,
-    #[serde(default)]
-    blocks: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GroupModel {
-    owner: String,
-    #[serde(default)]
-    members: Vec<String>,
-    #[serde(default)]
-    muted: Vec<String>,
-    white_list: Option<Vec<String>>,
-}
-
-impl WorldModel {
-    /// The server's world, or what is wrong with this description.
-    fn into_spec(self) -> Result<World, String> {
-        let users: BTreeMap<String, UserSpec> = self
-            .users
-            .into_iter()
-            .map(|(name, u)| {
-                let user = UserSpec {
-                    password: u.password.unwrap_or_else(|| DEFAULT_PASSWORD.to_string()),
-                    token_expired: u.token_expired,
-                    blocks: u.blocks,
-                };
-                (name, user)
-            })
-            .collect();
-        let known = |who: &str, field: &str| -> Result<(), String> {
-            if users.contains_key(who) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{field} names `{who}`, who is not in [world.users] (known: {})",
-                    users.keys().cloned().collect::<Vec<_>>().join(", ")
-                ))
+impl<'de> Deserialize<'de> for GuideField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = GuideField;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "guide citations: {CITATION_FORM}")
             }
-        };
-        for (name, user) in &users {
-            for blocked in &user.blocks {
-                known(blocked, &format!("world.users.{name}.blocks"))?;
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<GuideField, E> {
+                Ok(GuideField::Legacy(text.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<GuideField, A::Error> {
+                OneOrMany::visit(seq).map(GuideField::Cited)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<GuideField, A::Error> {
+                GuideCitation::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|c| GuideField::Cited(OneOrMany(vec![(None, c)])))
             }
         }
-        let convert = |kind: &str, models: BTreeMap<String, GroupModel>| {
-            let mut specs = BTreeMap::new();
-            for (id, g) in models {
-                let field = format!("world.{kind}.{id}");
-                known(&g.owner, &format!("{field}.owner"))?;
-                for who in g
-                    .members
-                    .iter()
-                    .chain(&g.muted)
-                    .chain(g.white_list.iter().flatten())
-                {
-                    known(who, &field)?;
-                }
-                specs.insert(
-                    id,
-                    GroupSpec {
-                        owner: g.owner,
-                        members: g.members,
-                        muted: g.muted,
-                        white_list: g.white_list,
-                    },
-                );
+        d.deserialize_any(V)
+    }
+}
+
+/// One citation table or an array of them; array items keep their place in the file.
+struct OneOrMany<T>(Vec<(Option<std::ops::Range<usize>>, T)>);
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany(Vec::new())
+    }
+}
+
+impl<T: for<'a> Deserialize<'a>> OneOrMany<T> {
+    fn visit<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Self, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<toml::Spanned<T>>()? {
+            let span = item.span();
+            items.push((Some(span), item.into_inner()));
+        }
+        Ok(OneOrMany(items))
+    }
+}
+
+impl<'de, T: for<'a> Deserialize<'a>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: for<'a> Deserialize<'a>> Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a citation table or an array of them: {CITATION_FORM}")
             }
-            Ok::<_, String>(specs)
-        };
-        let groups = convert("groups", self.groups)?;
-        let rooms = convert("rooms", self.rooms)?;
-        if let Some(id) = groups.keys().find(|id| rooms.contains_key(*id)) {
-            return Err(format!(
-                "`{id}` is both in [world.groups] and [world.rooms]; ids share one namespace"
-            ));
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<OneOrMany<T>, A::Error> {
+                OneOrMany::visit(seq)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OneOrMany<T>, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|c| OneOrMany(vec![(None, c)]))
+            }
         }
-        let app_key = self.app_key.unwrap_or_else(|| DEFAULT_APP_KEY.to_string());
-        if !app_key.contains('#') {
-            return Err(format!(
-                "world.app_key {app_key:?} is not of the form org#app"
-            ));
-        }
-        Ok(World {
-            app_key,
-            users,
-            groups,
-            rooms,
-            sensitive_words: self.sensitive_words,
-            callback_rejects: self.callback_rejects,
-            recall_window_ms: self
-                .recall_window_s
-                .map_or(DEFAULT_RECALL_WINDOW_MS, |s| s.saturating_mul(1000)),
-            recall_enabled: self.recall_enabled.unwrap_or(true),
-            roaming_page_size: self
-                .roaming_page_size
-                .unwrap_or(crate::server::DEFAULT_ROAMING_PAGE_SIZE),
-            lz4: self.lz4,
-        })
+        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 
@@ -256,7 +169,7 @@ pub fn discover(root: &Path) -> Result<Vec<(String, PathBuf)>, LoadError> {
     Ok(found)
 }
 
-/// Loads and validates one scenario file.
+/// Loads and validates one scenario file, checking its citations against the bundled docs.
 pub fn load_file(id: &str, path: &Path) -> Result<Scenario, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
@@ -265,18 +178,35 @@ pub fn load_file(id: &str, path: &Path) -> Result<Scenario, LoadError> {
     load_str(id, path, &text)
 }
 
-/// Loads and validates a scenario from its text; `path` is used in errors.
+/// Loads and validates a scenario from its text; `path` is used in errors. Citations are
+/// checked against the bundled docs.
 pub fn load_str(id: &str, path: &Path, text: &str) -> Result<Scenario, LoadError> {
-    let file: FileModel = toml::from_str(text).map_err(|e| LoadError::Syntax {
-        path: path.to_path_buf(),
-        message: e.to_string().trim_end().to_string(),
-    })?;
-    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    load_str_with(id, path, text, Docs::bundled())
+}
+
+/// Loads and validates a scenario from its text, checking its citations against `docs`.
+pub fn load_str_with(
+    id: &str,
+    path: &Path,
+    text: &str,
+    docs: &Docs,
+) -> Result<Scenario, LoadError> {
+    let lines = Lines(text);
     let invalid = |line: usize, message: String| LoadError::Invalid {
         path: path.to_path_buf(),
         line,
         message,
     };
+    let file: FileModel = toml::from_str(text).map_err(|e| match e.span() {
+        Some(span) => invalid(
+            lines.line_of(span.start),
+            lines.describe(span.start, e.message()),
+        ),
+        None => LoadError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        },
+    })?;
 
     if file.purpose.trim().is_empty() {
         return Err(invalid(
@@ -284,22 +214,33 @@ pub fn load_str(id: &str, path: &Path, text: &str) -> Result<Scenario, LoadError
             "`purpose` is empty: say in one line what this checks".into(),
         ));
     }
+    let citations = scenario_citations(&file, &lines, docs).map_err(|(l, m)| invalid(l, m))?;
     let world = file
         .world
         .into_spec()
-        .map_err(|message| invalid(line_of(text.find("[world").unwrap_or(0)), message))?;
+        .map_err(|message| invalid(lines.line_of(text.find("[world").unwrap_or(0)), message))?;
 
     let mut steps = Vec::new();
     let mut saved = BTreeSet::new();
-    for (index, spanned) in file.steps.iter().enumerate() {
+    for (index, spanned) in file.steps.into_iter().enumerate() {
         // The span starts at the step's `[[step]]` header.
-        let line = line_of(spanned.span().start);
-        let step = parse_step(spanned.get_ref(), &world, &saved)
-            .map_err(|message| invalid(line, format!("step {}: {message}", index + 1)))?;
+        let line = lines.line_of(spanned.span().start);
+        let step = build_step(
+            spanned.into_inner(),
+            line,
+            &world,
+            &saved,
+            &citations,
+            &lines,
+            docs,
+        )
+        .map_err(|(at, message)| {
+            invalid(at.unwrap_or(line), format!("step {}: {message}", index + 1))
+        })?;
         if let Some(name) = &step.save_as {
             saved.insert(name.clone());
         }
-        steps.push(Step { line, ..step });
+        steps.push(step);
     }
     if steps.is_empty() {
         return Err(invalid(1, "no steps: add at least one [[step]]".into()));
@@ -308,7 +249,7 @@ pub fn load_str(id: &str, path: &Path, text: &str) -> Result<Scenario, LoadError
         id: id.to_string(),
         path: path.to_path_buf(),
         purpose: file.purpose,
-        guide: guide_text(&file.guide),
+        citations,
         killed_by: file.killed_by,
         world,
         step_timeout: file.timeout_ms.map(Duration::from_millis),
@@ -316,276 +257,459 @@ pub fn load_str(id: &str, path: &Path, text: &str) -> Result<Scenario, LoadError
     })
 }
 
-fn parse_step(
-    table: &toml::Table,
-    world: &World,
-    saved: &BTreeSet<String>,
-) -> Result<Step, String> {
-    for key in table.keys() {
-        if !ACTIONS.contains(&key.as_str()) && !MODIFIERS.contains(&key.as_str()) {
-            return Err(format!(
-                "unknown key `{key}`; a step has one of {} and optionally {}",
-                ACTIONS.join(", "),
-                MODIFIERS.join(", ")
-            ));
-        }
-    }
-    let actions: Vec<&str> = ACTIONS
-        .iter()
-        .copied()
-        .filter(|a| table.contains_key(*a))
-        .collect();
-    let kind = match actions.as_slice() {
-        [one] => *one,
-        [] => return Err(format!("no action; expected one of {}", ACTIONS.join(", "))),
-        many => {
-            return Err(format!(
-                "more than one action ({}); split it into steps",
-                many.join(", ")
-            ));
-        }
-    };
-    let value = json(&table[kind]);
-    check_templates(&value, saved)?;
-    let user_exists = |user: &str| -> Result<(), String> {
-        if world.users.contains_key(user) {
-            Ok(())
-        } else {
-            let known = world.users.keys().cloned().collect::<Vec<_>>().join(", ");
-            Err(if known.is_empty() {
-                format!("user `{user}` is not in [world.users], which is empty")
-            } else {
-                format!("user `{user}` is not in [world.users] (known: {known})")
-            })
-        }
-    };
-    let timeout = match table.get("timeout_ms") {
-        None => None,
-        Some(toml::Value::Integer(ms)) if *ms > 0 => Some(Duration::from_millis(*ms as u64)),
-        Some(_) => return Err("`timeout_ms` must be a positive integer (milliseconds)".into()),
-    };
-    let save_as = match table.get("as") {
-        None => None,
-        Some(toml::Value::String(name)) if is_name(name) => Some(name.clone()),
-        Some(_) => return Err("`as` must be a name of letters, digits and `_`".into()),
-    };
-    let reply = match table.get("reply") {
-        None => None,
-        Some(reply) => Some(parse_reply(&json(reply))?),
-    };
-    if reply.is_some() && !is_request(kind) {
-        return Err(format!(
-            "`reply` only goes with a request step, not `{kind}`"
-        ));
+/// The text of a scenario file, to turn byte offsets into lines and field names.
+struct Lines<'a>(&'a str);
+
+impl Lines<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        let offset = offset.min(self.0.len());
+        self.0.as_bytes()[..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
     }
 
-    let action = match kind {
-        "connect" | "disconnect" | "sessions" if value.is_string() => {
-            let user = value.as_str().unwrap_or_default().to_string();
-            user_exists(&user)?;
-            request(kind, Some(user), Value::Object(Default::default()), reply)
-        }
-        "connect" | "send" | "recall" | "history" | "sessions" | "download" | "disconnect" => {
-            let mut args = object(&value, kind)?;
-            let user = take_string(&mut args, "user", kind)?;
-            user_exists(&user)?;
-            request(kind, Some(user), Value::Object(args), reply)
-        }
-        "request" => {
-            let mut args = object(&value, kind)?;
-            let op = take_string(&mut args, "op", kind)?;
-            let user = args.remove("user").and_then(|u| u.as_str().map(String::from));
-            if let Some(user) = &user {
-                user_exists(user)?;
+    /// The line of a top-level key (`guide = ...`), for citations written as one table.
+    fn key_line(&self, key: &str) -> usize {
+        let mut offset = 0;
+        for line in self.0.split_inclusive('\n') {
+            let t = line.trim_start();
+            if t.starts_with('[') {
+                break;
             }
-            let inner = args.remove("args").unwrap_or(Value::Object(Default::default()));
-            if let Some(extra) = args.keys().next() {
-                return Err(format!("`request` takes op, user and args, not `{extra}`"));
+            if t.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+            {
+                return self.line_of(offset);
             }
-            request(&op, user, inner, reply)
+            offset += line.len();
         }
-        "event" => {
-            let mut args = object(&value, kind)?;
-            let user = take_string(&mut args, "user", kind)?;
-            user_exists(&user)?;
-            let name = take_string(&mut args, "name", kind)?;
-            let data = args.remove("data");
-            no_more(&args, kind, "user, name and data")?;
-            Action::Event { user, name, data }
-        }
-        "frame" => {
-            let mut args = object(&value, kind)?;
-            let user = args.remove("user").and_then(|u| u.as_str().map(String::from));
-            if let Some(user) = &user {
-                user_exists(user)?;
-            }
-            let direction = match take_string(&mut args, "dir", kind)?.as_str() {
-                "c2s" => Direction::ClientToServer,
-                "s2c" => Direction::ServerToClient,
-                other => return Err(format!("`frame.dir` is {other:?}; expected \"c2s\" or \"s2c\"")),
-            };
-            let matches = args
-                .remove("match")
-                .ok_or("`frame` needs `match`, a partial canonical view of the frame")?;
-            no_more(&args, kind, "user, dir and match")?;
-            Action::Frame { user, direction, matches }
-        }
-        "deliver" => {
-            let args = object(&value, kind)?;
-            for key in ["from", "to", "type"] {
-                if !args.get(key).is_some_and(Value::is_string) {
-                    return Err(format!("`deliver` needs `{key}` (a string)"));
+        1
+    }
+
+    /// A serde error at `offset` with where it is: `step 3: `fault.on`: unknown variant ...`.
+    fn describe(&self, offset: usize, message: &str) -> String {
+        let step = self
+            .step_at(offset)
+            .map(|n| format!("step {n}: "))
+            .unwrap_or_default();
+        let field = field_path(self.0, offset)
+            .map(|f| format!("`{f}`: "))
+            .unwrap_or_default();
+        format!("{step}{field}{message}")
+    }
+
+    /// The 1-based number of the `[[step]]` that `offset` is in.
+    fn step_at(&self, offset: usize) -> Option<usize> {
+        let offset = offset.min(self.0.len());
+        let end = self.0[offset..]
+            .find('\n')
+            .map_or(self.0.len(), |i| offset + i);
+        let before = &self.0[..end];
+        let n = before
+            .lines()
+            .filter(|l| l.trim_start().starts_with("[[step]]"))
+            .count();
+        (n > 0).then_some(n)
+    }
+}
+
+/// The dotted key path of the value or key at `offset` within its line: `fault.on` for the
+/// `"mesage"` of `fault = { user = "alice", on = "mesage" }`.
+fn field_path(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let mut stack: Vec<String> = Vec::new();
+    let mut last_key: Option<String> = None;
+    let mut word = String::new();
+    let mut chars = text[start..offset].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '\'' => {
+                let mut escaped = false;
+                for d in chars.by_ref() {
+                    if d == c && !escaped {
+                        break;
+                    }
+                    escaped = c == '"' && d == '\\' && !escaped;
                 }
+                word.clear();
             }
-            let to = args["to"].as_str().unwrap_or_default();
-            match args.get("chatType").and_then(Value::as_str).unwrap_or("singleChat") {
-                "singleChat" => user_exists(to)?,
-                "groupChat" if world.groups.contains_key(to) => {}
-                "chatRoom" if world.rooms.contains_key(to) => {}
-                "groupChat" => return Err(format!("`deliver.to` names group `{to}`, which is not in [world.groups]")),
-                "chatRoom" => return Err(format!("`deliver.to` names chat room `{to}`, which is not in [world.rooms]")),
-                other => return Err(format!("`deliver.chatType` is {other:?}; expected \"singleChat\", \"groupChat\" or \"chatRoom\"")),
+            '=' => {
+                let key = word.trim();
+                if !key.is_empty() {
+                    last_key = Some(key.to_string());
+                }
+                word.clear();
             }
-            Action::Deliver { message: Value::Object(args) }
+            '{' => {
+                stack.extend(last_key.take());
+                word.clear();
+            }
+            '}' => {
+                stack.pop();
+                last_key = None;
+                word.clear();
+            }
+            ',' => {
+                last_key = None;
+                word.clear();
+            }
+            '[' | ']' => word.clear(),
+            c => word.push(c),
         }
-        "advance" => Action::Advance { by: duration(&value).ok_or(
-            "`advance` takes a duration: milliseconds as an integer, or a string like \"120s\", \"2m\", \"500ms\"",
-        )? },
-        "server_close" => {
-            let mut args = object(&value, kind)?;
-            let user = take_string(&mut args, "user", kind)?;
-            user_exists(&user)?;
-            let code = match args.remove("code") {
-                None => 3000,
-                Some(code) => code.as_u64().filter(|c| *c <= u16::MAX as u64).ok_or("`code` must be a SockJS close code")? as u16,
+    }
+    stack.extend(last_key);
+    (!stack.is_empty()).then(|| stack.join("."))
+}
+
+type Located = (Option<usize>, String);
+
+fn scenario_citations(
+    file: &FileModel,
+    lines: &Lines,
+    docs: &Docs,
+) -> Result<Citations, (usize, String)> {
+    let mut citations = Citations::default();
+    let line = |span: &Option<std::ops::Range<usize>>, key: &str| {
+        span.as_ref()
+            .map_or_else(|| lines.key_line(key), |s| lines.line_of(s.start))
+    };
+    match &file.guide {
+        Some(GuideField::Legacy(text)) => citations.legacy = Some(text.clone()),
+        Some(GuideField::Cited(many)) => {
+            for (span, c) in &many.0 {
+                let at = line(span, "guide");
+                docs.check_guide(c.lines, &c.quote).map_err(|m| (at, m))?;
+                citations.guide.push(Cited {
+                    line: at,
+                    citation: c.clone(),
+                });
+            }
+        }
+        None => {}
+    }
+    for (span, c) in &file.wire.0 {
+        let at = line(span, "wire");
+        docs.check_wire(c.notes, &c.section, &c.quote)
+            .map_err(|m| (at, m))?;
+        citations.wire.push(Cited {
+            line: at,
+            citation: c.clone(),
+        });
+    }
+    if citations.guide.is_empty() && citations.wire.is_empty() && citations.legacy.is_none() {
+        return Err((
+            1,
+            format!("the scenario cites nothing; add {CITATION_FORM}"),
+        ));
+    }
+    Ok(citations)
+}
+
+fn build_step(
+    raw: RawStep,
+    line: usize,
+    world: &World,
+    saved: &BTreeSet<String>,
+    scenario: &Citations,
+    lines: &Lines,
+    docs: &Docs,
+) -> Result<Step, Located> {
+    let plain = |m: String| (None, m);
+    let mut actions = raw.actions;
+    let action = match actions.len() {
+        1 => actions.remove(0),
+        0 => {
+            return Err(plain(format!(
+                "no action; expected one of {}",
+                StepKind::NAMES.join(", ")
+            )));
+        }
+        _ => {
+            let names: Vec<&str> = actions.iter().map(|a| a.kind().name()).collect();
+            return Err(plain(format!(
+                "more than one action ({}); split it into steps",
+                names.join(", ")
+            )));
+        }
+    };
+    let kind = action.kind();
+    let timeout = match raw.timeout_ms {
+        None => None,
+        Some(0) => {
+            return Err(plain(
+                "`timeout_ms` must be a positive integer (milliseconds)".into(),
+            ));
+        }
+        Some(ms) => Some(Duration::from_millis(ms)),
+    };
+    if let Some(name) = &raw.save_as
+        && !is_name(name)
+    {
+        return Err(plain(format!(
+            "`as` is {name:?}; it must be a name of letters, digits and `_`"
+        )));
+    }
+    let reply = match raw.reply {
+        None => None,
+        Some(_) if !kind.is_request() => {
+            return Err(plain(format!(
+                "`reply` only goes with a request step, not `{}`",
+                kind.name()
+            )));
+        }
+        Some(RawReply::None) => Some(ReplyExpectation::None),
+        Some(RawReply::Table(t)) => Some(match (t.ok, t.result, t.error) {
+            (true, _, Some(_)) => {
+                return Err(plain("`reply` with ok = true cannot have `error`".into()));
+            }
+            (false, Some(_), _) => {
+                return Err(plain("`reply` with ok = false cannot have `result`".into()));
+            }
+            (true, result, None) => ReplyExpectation::Ok(result),
+            (false, None, error) => ReplyExpectation::Err(error),
+        }),
+    };
+    let user_exists = |user: &str| -> Result<(), Located> {
+        if world.users.contains_key(user) {
+            return Ok(());
+        }
+        let known = world.users.keys().cloned().collect::<Vec<_>>().join(", ");
+        Err(plain(if known.is_empty() {
+            format!("user `{user}` is not in [world.users], which is empty")
+        } else {
+            format!("user `{user}` is not in [world.users] (known: {known})")
+        }))
+    };
+    let templates = |value: &Value| check_templates(value, saved).map_err(plain);
+    let action = match action {
+        RawAction::Op(kind, args) => {
+            let op = kind.op().unwrap_or(kind.name()).to_string();
+            let (user, args) = match args {
+                OpArgs::User(user) => (user, Value::Object(Default::default())),
+                OpArgs::Table(mut args) => match args.remove("user") {
+                    Some(Value::String(user)) => (user, Value::Object(args)),
+                    Some(_) => return Err(plain(format!("`{op}.user` must be a string"))),
+                    None => return Err(plain(format!("`{op}` needs `user`"))),
+                },
             };
-            let reason = args.remove("reason").and_then(|r| r.as_str().map(String::from)).unwrap_or_else(|| "Go away!".into());
-            no_more(&args, kind, "user, code and reason")?;
-            Action::ServerClose { user, code, reason }
-        }
-        "kick" => {
-            let mut args = object(&value, kind)?;
-            let user = take_string(&mut args, "user", kind)?;
             user_exists(&user)?;
-            let operation = take_string(&mut args, "operation", kind)?;
-            no_more(&args, kind, "user and operation")?;
-            Action::Kick { user, operation }
+            templates(&args)?;
+            Action::Request {
+                op,
+                user: Some(user),
+                args,
+                reply: reply.unwrap_or(ReplyExpectation::Ok(None)),
+            }
         }
-        "fault" => {
-            let mut args = object(&value, kind)?;
-            let user = args.remove("user").and_then(|u| u.as_str().map(String::from));
-            if let Some(user) = &user {
+        RawAction::Request(r) => {
+            if let Some(user) = &r.user {
                 user_exists(user)?;
             }
-            let on = take_string(&mut args, "on", kind)?;
-            if !["provision", "unread", "message", "history", "upload", "download"].contains(&on.as_str()) {
-                return Err(format!(
-                    "`fault.on` is {on:?}; expected provision, unread, message, history, upload or download"
-                ));
+            let args = r.args.unwrap_or(Value::Object(Default::default()));
+            templates(&args)?;
+            Action::Request {
+                op: r.op,
+                user: r.user,
+                args,
+                reply: reply.unwrap_or(ReplyExpectation::Ok(None)),
             }
-            let http = on == "upload" || on == "download";
-            let action = take_string(&mut args, "action", kind)?;
-            if !["status", "drop", "delay", "close"].contains(&action.as_str()) {
-                return Err(format!(
-                    "`fault.action` is {action:?}; expected status, drop, delay or close"
-                ));
-            }
-            let code = args.remove("code").and_then(|c| c.as_i64());
-            if (action == "status" || action == "close") && code.is_none() {
-                return Err(format!("`fault` with action {action:?} needs an integer `code`"));
-            }
-            let delay = match args.remove("ms") {
-                Some(ms) => Some(duration(&ms).ok_or(
-                    "`fault.ms` takes a duration: milliseconds as an integer, or a string like \"5s\"",
-                )?),
-                None => None,
-            };
-            if action == "delay" && (delay.is_none() || on != "message") {
-                return Err("`fault` with action \"delay\" needs `on = \"message\"` and `ms` (virtual time the answer is held)".into());
-            }
-            let reason = args.remove("reason").and_then(|r| r.as_str().map(String::from));
-            let body = args.remove("body");
-            if http && action != "status" {
-                return Err(format!("`fault` on {on} takes action \"status\" (an HTTP answer), not {action:?}"));
-            }
-            if http && !code.is_some_and(|c| (100..=599).contains(&c)) {
-                return Err(format!("`fault` on {on} needs `code`, an HTTP status (100-599)"));
-            }
-            if !http && body.is_some() {
-                return Err(format!("`fault.body` goes with on = \"upload\" or \"download\", not {on:?}"));
-            }
-            no_more(&args, kind, "user, on, action, code, ms, reason and body")?;
-            Action::Fault { user, on, action, code, reason, delay, body }
         }
-        "quiet" => {
-            let mut args = object(&value, kind)?;
-            let user = take_string(&mut args, "user", kind)?;
-            user_exists(&user)?;
-            let window = match args.remove("ms") {
-                None => Duration::from_millis(300),
-                Some(ms) => Duration::from_millis(ms.as_u64().ok_or("`quiet.ms` must be an integer")?),
-            };
-            no_more(&args, kind, "user and ms")?;
-            Action::Quiet { user, window }
+        RawAction::Event(e) => {
+            user_exists(&e.user)?;
+            if let Some(data) = &e.data {
+                templates(data)?;
+            }
+            Action::Event(e)
         }
-        other => unreachable!("action list and match disagree on {other}"),
+        RawAction::Frame(f) => {
+            if let Some(user) = &f.user {
+                user_exists(user)?;
+            }
+            templates(&f.matches)?;
+            Action::Frame(f)
+        }
+        RawAction::Deliver(d) => {
+            check_deliver(&d, world).map_err(plain)?;
+            templates(&Value::Object(d.fields.clone()))?;
+            Action::Deliver(d)
+        }
+        RawAction::Advance(by) => Action::Advance(by.0),
+        RawAction::ServerClose(c) => {
+            user_exists(&c.user)?;
+            Action::ServerClose(c)
+        }
+        RawAction::Kick(k) => {
+            user_exists(&k.user)?;
+            Action::Kick {
+                user: k.user,
+                operation: k.operation.0,
+            }
+        }
+        RawAction::Fault(f) => {
+            if let Some(user) = &f.user {
+                user_exists(user)?;
+            }
+            Action::Fault(fault(f).map_err(plain)?)
+        }
+        RawAction::Quiet(q) => {
+            user_exists(&q.user)?;
+            Action::Quiet {
+                user: q.user,
+                window: q.ms.map_or(Duration::from_millis(300), |d| d.0),
+            }
+        }
+    };
+
+    let mut citations = Citations::default();
+    if let Some(g) = raw.guide {
+        let at = lines.line_of(g.span().start);
+        let g = g.into_inner();
+        docs.check_guide(g.lines, &g.quote)
+            .map_err(|m| (Some(at), format!("`guide`: {m}")))?;
+        citations.guide.push(Cited {
+            line: at,
+            citation: g,
+        });
+    }
+    if let Some(w) = raw.wire {
+        let at = lines.line_of(w.span().start);
+        let w = w.into_inner();
+        docs.check_wire(w.notes, &w.section, &w.quote)
+            .map_err(|m| (Some(at), format!("`wire`: {m}")))?;
+        citations.wire.push(Cited {
+            line: at,
+            citation: w,
+        });
+    }
+    let level = match raw.level {
+        Some(Level::Wire) if citations.wire.is_empty() && scenario.wire.is_empty() => {
+            return Err(plain(
+                "level = \"wire\" needs a wire citation: wire = { section = \"4\", quote = \"...\" } on the step, or wire = [...] on the scenario".into(),
+            ));
+        }
+        Some(Level::Guide) if citations.guide.is_empty() && !scenario.cites_guide() => {
+            return Err(plain(
+                "level = \"guide\" needs a guide citation: guide = { lines = \"62-75\", quote = \"...\" } on the step, or guide = [...] on the scenario".into(),
+            ));
+        }
+        Some(level) => level,
+        None if !citations.guide.is_empty() => Level::Guide,
+        None if !citations.wire.is_empty() => Level::Wire,
+        None if kind == StepKind::Frame => Level::Wire,
+        None if scenario.cites_guide() => Level::Guide,
+        None => Level::Wire,
     };
     Ok(Step {
-        line: 0,
+        line,
+        kind,
         action,
         timeout,
-        save_as,
+        save_as: raw.save_as,
+        level,
+        citations,
+        timer: raw.timer,
     })
 }
 
-fn request(op: &str, user: Option<String>, args: Value, reply: Option<ReplyExpectation>) -> Action {
-    Action::Request {
-        op: op.to_string(),
-        user,
-        args,
-        reply: reply.unwrap_or(ReplyExpectation::Ok(None)),
+/// A `deliver` step's recipient exists as its `chatType` says.
+fn check_deliver(d: &DeliverStep, world: &World) -> Result<(), String> {
+    use super::step::ChatTypeName;
+    match d.chat_type {
+        ChatTypeName::SingleChat if world.users.contains_key(&d.to) => Ok(()),
+        ChatTypeName::SingleChat => Err(format!(
+            "`deliver.to` names user `{}`, who is not in [world.users]",
+            d.to
+        )),
+        ChatTypeName::GroupChat if world.groups.contains_key(&d.to) => Ok(()),
+        ChatTypeName::GroupChat => Err(format!(
+            "`deliver.to` names group `{}`, which is not in [world.groups]",
+            d.to
+        )),
+        ChatTypeName::ChatRoom if world.rooms.contains_key(&d.to) => Ok(()),
+        ChatTypeName::ChatRoom => Err(format!(
+            "`deliver.to` names chat room `{}`, which is not in [world.rooms]",
+            d.to
+        )),
     }
+    .and_then(|()| match d.kind {
+        MessageType::Read | MessageType::Delivery | MessageType::Recall
+            if !d.fields.contains_key("ackMessageId") =>
+        {
+            Err("`deliver` of a read, delivery or recall needs `ackMessageId`".into())
+        }
+        _ => Ok(()),
+    })
 }
 
-fn is_request(kind: &str) -> bool {
-    matches!(
-        kind,
-        "connect"
-            | "send"
-            | "recall"
-            | "history"
-            | "sessions"
-            | "download"
-            | "disconnect"
-            | "request"
-    )
-}
-
-fn parse_reply(reply: &Value) -> Result<ReplyExpectation, String> {
-    if reply.as_str() == Some("none") {
-        return Ok(ReplyExpectation::None);
-    }
-    let object = reply
-        .as_object()
-        .ok_or("`reply` must be a table like { ok = true }, or \"none\"")?;
-    for key in object.keys() {
-        if !["ok", "result", "error"].contains(&key.as_str()) {
+/// The server's fault for a `fault` step, or which fields do not go together.
+fn fault(f: FaultStep) -> Result<Fault, String> {
+    let on = f.on.name();
+    let action = f.action.name();
+    if f.on.is_http() {
+        if f.action != FaultKind::Status {
             return Err(format!(
-                "`reply` has `{key}`; it takes ok, result and error"
+                "`fault` on {on} takes action \"status\" (an HTTP answer), not {action:?}"
             ));
         }
-    }
-    match object.get("ok").and_then(Value::as_bool) {
-        Some(true) if object.contains_key("error") => {
-            Err("`reply` with ok = true cannot have `error`".into())
+        let status = f
+            .code
+            .filter(|c| (100..=599).contains(c))
+            .ok_or_else(|| format!("`fault` on {on} needs `code`, an HTTP status (100-599)"))?;
+        if f.ms.is_some() || f.reason.is_some() {
+            return Err(format!(
+                "`fault` on {on} takes user, on, action, code and body"
+            ));
         }
-        Some(true) => Ok(ReplyExpectation::Ok(object.get("result").cloned())),
-        Some(false) if object.contains_key("result") => {
-            Err("`reply` with ok = false cannot have `result`".into())
-        }
-        Some(false) => Ok(ReplyExpectation::Err(object.get("error").cloned())),
-        None => Err("`reply` needs `ok = true` or `ok = false`".into()),
+        return Ok(Fault {
+            user: f.user,
+            on: f.on.trigger(),
+            action: FaultAction::Http {
+                status: status as u16,
+                body: f.body.unwrap_or(Value::Null),
+            },
+        });
     }
+    if f.body.is_some() {
+        return Err(format!(
+            "`fault.body` goes with on = \"upload\" or \"download\", not {on:?}"
+        ));
+    }
+    if f.ms.is_some() && f.action != FaultKind::Delay {
+        return Err(format!(
+            "`fault.ms` goes with action \"delay\", not {action:?}"
+        ));
+    }
+    let action = match f.action {
+        FaultKind::Status => FaultAction::Status {
+            code: f
+                .code
+                .and_then(|c| i32::try_from(c).ok())
+                .ok_or("`fault` with action \"status\" needs `code`, a Status.errorCode (an HTTP status for on = \"history\")")?,
+            reason: f.reason,
+        },
+        FaultKind::Drop => FaultAction::Drop,
+        FaultKind::Delay => {
+            let ms = f.ms.filter(|_| f.on == super::step::FaultOn::Message).ok_or(
+                "`fault` with action \"delay\" needs `on = \"message\"` and `ms` (virtual time the answer is held)",
+            )?;
+            FaultAction::Delay { ms: ms.0.as_millis() as u64 }
+        }
+        FaultKind::Close => FaultAction::Close {
+            code: f
+                .code
+                .and_then(|c| u16::try_from(c).ok())
+                .ok_or("`fault` with action \"close\" needs `code`, a close code (0-65535)")?,
+            reason: f.reason.unwrap_or_else(|| "Go away!".into()),
+        },
+    };
+    Ok(Fault {
+        user: f.user,
+        on: f.on.trigger(),
+        action,
+    })
 }
 
 fn check_templates(value: &Value, saved: &BTreeSet<String>) -> Result<(), String> {
@@ -606,142 +730,10 @@ fn check_templates(value: &Value, saved: &BTreeSet<String>) -> Result<(), String
     }
 }
 
-fn json(value: &toml::Value) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
-fn object(value: &Value, kind: &str) -> Result<serde_json::Map<String, Value>, String> {
-    value.as_object().cloned().ok_or_else(|| {
-        format!("`{kind}` must be a table, like {kind} = {{ user = \"alice\", ... }}")
-    })
-}
-
-fn take_string(
-    args: &mut serde_json::Map<String, Value>,
-    key: &str,
-    kind: &str,
-) -> Result<String, String> {
-    match args.remove(key) {
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(format!("`{kind}.{key}` must be a string")),
-        None => Err(format!("`{kind}` needs `{key}`")),
-    }
-}
-
-fn no_more(args: &serde_json::Map<String, Value>, kind: &str, allowed: &str) -> Result<(), String> {
-    match args.keys().next() {
-        Some(extra) => Err(format!("`{kind}` takes {allowed}, not `{extra}`")),
-        None => Ok(()),
-    }
-}
-
 fn is_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Parses `120000`, `"120s"`, `"2m"`, `"500ms"`.
-fn duration(value: &Value) -> Option<Duration> {
-    if let Some(ms) = value.as_u64() {
-        return Some(Duration::from_millis(ms));
-    }
-    let text = value.as_str()?.trim();
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
-    let n: u64 = number.parse().ok()?;
-    match unit {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => Some(Duration::from_secs(n)),
-        "m" => Some(Duration::from_secs(n * 60)),
-        "h" => Some(Duration::from_secs(n * 3600)),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load(text: &str) -> Result<Scenario, LoadError> {
-        load_str("area/name", Path::new("scenarios/area/name.toml"), text)
-    }
-
-    const HEAD: &str = "purpose = \"p\"\nguide = \"g\"\n[world.users]\nalice = {}\n";
-
-    #[test]
-    fn a_minimal_scenario_loads() {
-        let s = load(&format!(
-            "{HEAD}[[step]]\nconnect = \"alice\"\n\n[[step]]\ndisconnect = \"alice\"\n"
-        ))
-        .unwrap();
-        assert_eq!(s.steps.len(), 2);
-        assert_eq!((s.steps[0].line, s.steps[1].line), (5, 8));
-        assert_eq!(s.world.users["alice"].password, DEFAULT_PASSWORD);
-    }
-
-    #[test]
-    fn groups_rooms_and_rules_load() {
-        let s = load(&format!(
-            "{HEAD}bob = {{ blocks = [\"alice\"] }}\n[world]\nsensitive_words = [\"x\"]\nrecall_window_s = 5\n\
-             [world.groups.g1]\nowner = \"alice\"\nmembers = [\"bob\"]\n\
-             [world.rooms.r1]\nowner = \"bob\"\nwhite_list = [\"alice\"]\n\
-             [[step]]\nconnect = \"alice\"\n"
-        ))
-        .unwrap();
-        assert_eq!(s.world.users["bob"].blocks, ["alice"]);
-        assert!(s.world.groups["g1"].has_member("bob"));
-        assert_eq!(s.world.rooms["r1"].white_list, Some(vec!["alice".into()]));
-        assert_eq!(
-            (s.world.recall_window_ms, s.world.recall_enabled),
-            (5000, true)
-        );
-
-        let err = load(&format!(
-            "{HEAD}[world.groups.g1]\nowner = \"alice\"\nmembers = [\"zed\"]\n[[step]]\nconnect = \"alice\"\n"
-        ))
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("world.groups.g1 names `zed`"), "{err}");
-    }
-
-    #[test]
-    fn errors_name_file_line_and_field() {
-        let err = load(&format!("{HEAD}[[step]]\nconnect = \"bob\"\n"))
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            "scenarios/area/name.toml:5: step 1: user `bob` is not in [world.users] (known: alice)"
-        );
-        let err = load(&format!("{HEAD}[[step]]\nconect = \"alice\"\n"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("scenarios/area/name.toml:5: step 1: unknown key `conect`"),
-            "{err}"
-        );
-        let err = load("purpose = \"p\"\n").unwrap_err().to_string();
-        assert!(
-            err.contains("scenarios/area/name.toml") && err.contains("guide"),
-            "{err}"
-        );
-        let err = load(&format!(
-            "{HEAD}[[step]]\nsend = {{ user = \"alice\", msg = \"{{{{m.id}}}}\" }}\n"
-        ))
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("refers to no earlier step"), "{err}");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(
-            duration(&Value::from("120s")),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(
-            duration(&Value::from("500ms")),
-            Some(Duration::from_millis(500))
-        );
-        assert_eq!(duration(&Value::from(5)), Some(Duration::from_millis(5)));
-        assert_eq!(duration(&Value::from("soon")), None);
-    }
-}
+#[path = "load_tests.rs"]
+mod tests;

@@ -4,15 +4,22 @@
 //! and the field. It does not run anything: `runner` does. The format is documented, with an
 //! example of every step kind, in `scenarios/README.md`.
 
+pub mod citation;
 mod load;
+pub mod step;
 pub mod template;
+mod world;
 
-pub use load::{LoadError, discover, load_file, load_str};
+pub use citation::{Citation, Docs, GuideCitation, Level, LineRange, WireCitation, WireNotes};
+pub use load::{LoadError, discover, load_file, load_str, load_str_with};
+pub use step::StepKind;
 
-use crate::wire::Direction;
+use crate::server::Fault;
+use crate::wire::pb::statistics_body::Operation;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
+use step::{DeliverStep, EventStep, FrameStep, ServerCloseStep};
 
 /// One scenario, loaded and validated.
 #[derive(Debug, Clone)]
@@ -23,8 +30,8 @@ pub struct Scenario {
     pub path: PathBuf,
     /// What it checks, in one line.
     pub purpose: String,
-    /// The line of the message guide or wire fact it checks.
-    pub guide: String,
+    /// What it cites: the guide's lines and the wire notes' sections it checks.
+    pub citations: Citations,
     /// Reference-client fault switches each of which must make this scenario fail.
     pub killed_by: Vec<String>,
     /// The world on the fake server.
@@ -39,6 +46,63 @@ impl Scenario {
     /// The area: the first part of the id (`messages` for `messages/txt-single`).
     pub fn area(&self) -> &str {
         self.id.split('/').next().unwrap_or(&self.id)
+    }
+
+    /// Its citations in one line, for listings and reports:
+    /// `guide L62-75 "onTextMessage"; wire §4 "routetype"`.
+    pub fn guide_summary(&self) -> String {
+        self.citations.summary()
+    }
+}
+
+/// A citation with the line of the scenario file it is written on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cited<T> {
+    /// The 1-based line in the scenario file.
+    pub line: usize,
+    /// The citation.
+    pub citation: T,
+}
+
+/// The citations of a scenario or a step.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Citations {
+    /// Lines of the message guide.
+    pub guide: Vec<Cited<GuideCitation>>,
+    /// Sections of the wire notes.
+    pub wire: Vec<Cited<WireCitation>>,
+    /// The old free-text `guide = "..."` (accepted until every scenario is converted).
+    pub legacy: Option<String>,
+}
+
+impl Citations {
+    /// Whether it cites the guide.
+    pub fn cites_guide(&self) -> bool {
+        !self.guide.is_empty() || self.legacy.is_some()
+    }
+
+    /// In one line: `guide L62-75 "onTextMessage"; wire §4 "routetype"`.
+    pub fn summary(&self) -> String {
+        let guide = self
+            .guide
+            .iter()
+            .map(|c| format!("guide L{} {:?}", c.citation.lines, c.citation.quote));
+        let wire = self.wire.iter().map(|c| {
+            let notes = match c.citation.notes {
+                WireNotes::V3 => "wire",
+                WireNotes::V4 => "wire-4.x",
+            };
+            format!("{notes} §{} {:?}", c.citation.section, c.citation.quote)
+        });
+        let mut all: Vec<String> = self
+            .legacy
+            .iter()
+            .cloned()
+            .chain(guide)
+            .chain(wire)
+            .collect();
+        all.dedup();
+        all.join("; ")
     }
 }
 
@@ -55,15 +119,24 @@ pub const DEFAULT_APP_KEY: &str = "org#app";
 pub struct Step {
     /// The 1-based line of the step's `[[step]]` header in the file.
     pub line: usize,
+    /// Which kind of step.
+    pub kind: StepKind,
     /// What the step does.
     pub action: Action,
     /// This step's deadline, when it overrides the scenario's.
     pub timeout: Option<Duration>,
     /// A name under which the step's result is kept for `{{name.field}}` in later steps.
     pub save_as: Option<String>,
+    /// Whether the guide states what it checks, or only the reference SDK's wire.
+    pub level: Level,
+    /// What the step itself cites (the scenario's citations cover it otherwise).
+    pub citations: Citations,
+    /// `timer = true`: the awaited event comes from the client's own timer (keeps a wall-clock
+    /// deadline).
+    pub timer: bool,
 }
 
-/// What a step does.
+/// What a step does, typed: nothing in it is re-read as a string by the runner.
 #[derive(Debug, Clone)]
 pub enum Action {
     /// Send a request to the driver and check its reply.
@@ -78,67 +151,24 @@ pub enum Action {
         reply: ReplyExpectation,
     },
     /// Wait for an event from the driver.
-    Event {
-        /// The connection.
-        user: String,
-        /// The callback's name.
-        name: String,
-        /// A partial match of its data.
-        data: Option<Value>,
-    },
+    Event(EventStep),
     /// Wait for a frame on the wire.
-    Frame {
-        /// The connection's user.
-        user: Option<String>,
-        /// Which way.
-        direction: Direction,
-        /// A partial match of the frame's canonical JSON view.
-        matches: Value,
-    },
+    Frame(FrameStep),
     /// The server delivers a message from a scripted peer.
-    Deliver {
-        /// The message, with `from`, `to`, `type`, `chatType` and the body fields.
-        message: Value,
-    },
-    /// Advance the server's virtual clock.
-    Advance {
-        /// By how much.
-        by: Duration,
-    },
+    Deliver(DeliverStep),
+    /// Advance the server's virtual clock by this much.
+    Advance(Duration),
     /// The server drops a user's sockets.
-    ServerClose {
-        /// Whose.
-        user: String,
-        /// SockJS close code.
-        code: u16,
-        /// Close reason.
-        reason: String,
-    },
+    ServerClose(ServerCloseStep),
     /// The server kicks a user with a STATISTIC meta.
     Kick {
         /// Whom.
         user: String,
-        /// The `StatisticsBody.Operation` name.
-        operation: String,
+        /// The `StatisticsBody.Operation`.
+        operation: Operation,
     },
-    /// Arm a fault on the server for the next matching frame.
-    Fault {
-        /// Whose frame (any user when absent).
-        user: Option<String>,
-        /// `provision`, `unread`, `message` or `history`.
-        on: String,
-        /// `status`, `drop`, `delay` or `close`.
-        action: String,
-        /// For `status`: the `Status.ErrorCode` number (`history`: the HTTP status). For
-        /// `close`: the close code.
-        code: Option<i64>,
-        /// For `status` and `close`: the reason.
-        reason: Option<String>,
-        /// For `delay`: how long the answer is held, in virtual time.
-        delay: Option<Duration>,
-        /// For `on = "upload"` / `"download"`: the JSON body of the HTTP answer.
-        body: Option<Value>,
-    },
+    /// Arm a fault on the server for the next matching frame or REST request.
+    Fault(Fault),
     /// Nothing more may arrive for a user during a short window.
     Quiet {
         /// Whose events.

@@ -1,0 +1,21 @@
+//! `deliver`: a scripted peer's message, built by `runner::scripted` and sent by the server.
+//! The result (`as`) is `{ serverMsgId }`.
+
+use super::{Broken, State};
+use crate::scenario::step::DeliverStep;
+use serde_json::{Value, json};
+
+pub(super) async fn run(
+    state: &mut State<'_>,
+    message: &DeliverStep,
+) -> Result<Option<Value>, Broken> {
+    let fields = state.fill(&Value::Object(message.fields.clone()))?;
+    let scripted =
+        crate::runner::scripted::message(message, &fields).map_err(Broken::Expectation)?;
+    let id = state
+        .control
+        .deliver(scripted)
+        .await
+        .map_err(|e| Broken::Expectation(format!("the server could not deliver: {e}")))?;
+    Ok(Some(json!({"serverMsgId": id.to_string()})))
+}

@@ -1,0 +1,172 @@
+//! The steps of a running scenario, one file per step kind (as `scenario::step` declares
+//! them): each takes its typed step and the scenario's state and does what the step says.
+//!
+//! Owns the per-run state (saved results, events and frames already used) and the dispatch
+//! from [`Action`] to the step files. It does not start servers or drivers, build transcripts or
+//! give verdicts (`execute` and `runner` do), and it never re-reads a step as text: every value
+//! with a fixed vocabulary arrives typed.
+
+mod advance;
+mod deliver;
+mod event;
+mod fault;
+mod frame;
+mod kick;
+mod quiet;
+mod request;
+mod server_close;
+
+use super::StepFailure;
+use crate::driver::{Driver, DriverFailure, Hello};
+use crate::scenario::{Action, Scenario, Step, template};
+use crate::server::{Control, FakeServer};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+use tokio::time::Instant;
+
+use super::absence::{Missing, SETTLE_TIMEOUT, Watch};
+
+/// What one scenario's run keeps between steps.
+pub(super) struct State<'a> {
+    pub(super) scenario: &'a Scenario,
+    pub(super) server: &'a FakeServer,
+    pub(super) control: Control,
+    pub(super) step_timeout: Duration,
+    pub(super) saved: BTreeMap<String, Value>,
+    pub(super) used_events: HashSet<usize>,
+    pub(super) used_frames: HashSet<u64>,
+    /// How many steps held so far.
+    pub(super) completed: usize,
+}
+
+/// Why a step did not go through.
+pub(super) enum Broken {
+    /// An expectation did not hold.
+    Expectation(String),
+    /// The driver broke or was too slow.
+    Driver(DriverFailure),
+    /// The driver lacks the op.
+    Unsupported(String),
+}
+
+impl From<DriverFailure> for Broken {
+    fn from(e: DriverFailure) -> Self {
+        Broken::Driver(e)
+    }
+}
+
+impl<'a> State<'a> {
+    /// The state at the start of a run.
+    pub(super) fn new(
+        scenario: &'a Scenario,
+        server: &'a FakeServer,
+        step_timeout: Duration,
+    ) -> Self {
+        State {
+            scenario,
+            server,
+            control: server.control(),
+            step_timeout,
+            saved: BTreeMap::new(),
+            used_events: HashSet::new(),
+            used_frames: HashSet::new(),
+            completed: 0,
+        }
+    }
+
+    /// Runs the steps in order; the first broken expectation ends them.
+    pub(super) async fn run_steps(
+        &mut self,
+        driver: &mut Driver,
+        hello: &Hello,
+    ) -> Result<(), StepFailure> {
+        for (index, step) in self.scenario.steps.iter().enumerate() {
+            let at = |message: String| StepFailure {
+                step: Some(index + 1),
+                line: Some(step.line),
+                message,
+                unsupported: false,
+                harness: false,
+            };
+            let timeout = step.timeout.unwrap_or(self.step_timeout);
+            let deadline = Instant::now() + timeout;
+            let result = self
+                .step(driver, hello, step, deadline)
+                .await
+                .map_err(|e| match e {
+                    Broken::Expectation(message) => at(message),
+                    Broken::Driver(DriverFailure::Timeout { what }) => {
+                        at(format!("no {what} within {} ms", timeout.as_millis()))
+                    }
+                    Broken::Driver(other) => at(other.to_string()),
+                    Broken::Unsupported(message) => StepFailure {
+                        unsupported: true,
+                        ..at(message)
+                    },
+                })?;
+            if let (Some(name), Some(value)) = (&step.save_as, result) {
+                self.saved.insert(name.clone(), value);
+            }
+            self.completed = index + 1;
+        }
+        Ok(())
+    }
+
+    /// One step, by its kind.
+    async fn step(
+        &mut self,
+        driver: &mut Driver,
+        hello: &Hello,
+        step: &Step,
+        deadline: Instant,
+    ) -> Result<Option<Value>, Broken> {
+        match &step.action {
+            Action::Request {
+                op,
+                user,
+                args,
+                reply,
+            } => {
+                request::run(
+                    self,
+                    driver,
+                    hello,
+                    op,
+                    user.as_deref(),
+                    args,
+                    reply,
+                    deadline,
+                )
+                .await
+            }
+            Action::Event(event) => event::run(self, driver, event, step.timer, deadline).await,
+            Action::Frame(frame) => frame::run(self, driver, frame, step.timer, deadline).await,
+            Action::Deliver(message) => deliver::run(self, message).await,
+            Action::Advance(by) => advance::run(self, *by).await,
+            Action::ServerClose(close) => server_close::run(self, close).await,
+            Action::Kick { user, operation } => kick::run(self, user, *operation).await,
+            Action::Fault(fault) => fault::run(self, fault),
+            Action::Quiet { user, window } => {
+                quiet::run(self, driver, user, *window, step.timer, deadline).await
+            }
+        }
+    }
+
+    /// Waits until `user`'s client has handled everything the server sent it so far and the
+    /// server has recorded what the client sent in reply (see [`Control::settle`]).
+    pub(super) async fn settle(&self, user: &str) {
+        let deadline = Instant::now() + SETTLE_TIMEOUT.min(self.step_timeout);
+        self.control.settle(user, deadline).await;
+    }
+
+    /// A watch on this run's server, for the absence rule (`runner::absence`).
+    fn watch<'w>(&'w self, recorder: &'w crate::server::observe::Recorder) -> Watch<'w> {
+        Watch::new(&self.control, recorder)
+    }
+
+    /// A step's value with its `{{name.field}}` references and `<null>`s filled.
+    fn fill(&self, value: &Value) -> Result<Value, Broken> {
+        template::fill(value, &self.saved).map_err(|e| Broken::Expectation(e.to_string()))
+    }
+}
