@@ -197,10 +197,21 @@ pub fn beside_driver(command: Option<&str>) -> Option<PathBuf> {
         })
 }
 
-/// Scenarios at once by default: [`runner::JOBS_PER_CORE`] per core, since a run mostly waits
-/// (on sockets, on the driver), not computes; measured in README "Speed".
+/// The number of cores.
 pub fn default_jobs() -> usize {
-    crate::runner::JOBS_PER_CORE * std::thread::available_parallelism().map_or(1, |n| n.get())
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Scenarios at once by default, after what the runs are bound by (README "Speed"): the
+/// reference client waits (on sockets), so [`runner::JOBS_PER_CORE`] per core; a driver given
+/// with `--client` (Node and an SDK bundle) computes, so one per core.
+///
+/// [`runner::JOBS_PER_CORE`]: crate::runner::JOBS_PER_CORE
+pub fn default_run_jobs(client: Option<&str>) -> usize {
+    match client {
+        None => crate::runner::JOBS_PER_CORE * default_jobs(),
+        Some(_) => default_jobs(),
+    }
 }
 
 /// Feeds `reports` every event sent on the returned channel; the handle gives them back once

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// Examples and exit codes shown by `imspec run --help`.
 pub const AFTER_HELP: &str = "\
 Examples:
-  imspec run                                               # every scenario, reference client, jobs = 4 per core
+  imspec run                                               # every scenario, reference client, 4 jobs per core
   imspec run --repeat 20                                   # each scenario 20 times: FLAKY when its runs disagree
   imspec run --client \"node drivers/websdk/driver.mjs\"     # the real Web SDK (its expected failures are beside the driver)
   imspec run --client ./my-driver --expected-failures known.txt --junit junit.xml --html report.html
@@ -61,7 +61,8 @@ pub struct RunArgs {
     /// committing; CI never does this).
     #[arg(long)]
     pub update_snapshots: bool,
-    /// Scenarios run at once [default: 4 per core: runs mostly wait, they do not compute].
+    /// Scenarios run at once [default: 4 per core for the reference client, which waits; one per
+    /// core for a --client driver, which computes].
     #[arg(long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
     /// Run each scenario N times; a scenario whose verdict or transcript changes between runs
@@ -120,9 +121,10 @@ pub async fn run(args: RunArgs) -> Result<Status, CliError> {
         step_timeout: Duration::from_millis(args.step_timeout_ms),
         snapshots: args.selection.snapshots(&args.snapshots),
         update_snapshots: args.update_snapshots,
-        jobs: args
-            .jobs
-            .map_or_else(super::default_jobs, NonZeroUsize::get),
+        jobs: args.jobs.map_or_else(
+            || super::default_run_jobs(args.client.as_deref()),
+            NonZeroUsize::get,
+        ),
         expected: list.list.clone(),
     };
     if scenarios.is_empty() {
