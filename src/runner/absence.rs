@@ -20,7 +20,7 @@ use tokio::time::Instant;
 /// The grace after a settle: how long a callback may come after its client pulled the barrier.
 /// Measured (README, "Speed"): the latest callback seen after a settle, over the suite against
 /// the three bundled SDKs, came well inside it. `IMSPEC_GRACE_MS` overrides it (to measure).
-pub const GRACE: Duration = Duration::from_millis(40);
+pub const GRACE: Duration = Duration::from_millis(100);
 
 /// The grace in force: [`GRACE`], or `IMSPEC_GRACE_MS` when set.
 pub fn grace() -> Duration {
