@@ -16,7 +16,7 @@ use std::process::ExitCode;
                   msync server and checks its callbacks and the frames on the wire against \
                   scenario files and snapshots.",
     after_help = concat!(
-        "Exit status:\n  0  every scenario passed (expected failures allowed)\n  1  a scenario failed, or a listed expected failure passed (XPASS)\n  2  the harness could not run (bad flags, a broken scenario or expected-failures file, a driver that will not start)\n\n",
+        "Exit status:\n  0  every scenario passed (expected failures allowed)\n  1  a scenario failed or was FLAKY, or a listed expected failure passed (XPASS)\n  2  the harness could not run (bad flags, a broken scenario or expected-failures file, a driver that will not start)\n  130, 143  `run` was interrupted by SIGINT, SIGTERM (its reports are written, unfinished scenarios NOT RUN)\n\n",
         "Examples:\n",
         "  imspec run                                             # the suite against the reference client\n",
         "  imspec run --client \"node drivers/websdk/driver.mjs\"   # the real Web SDK 3.6.3\n",

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// imspec driver for the real, unmodified easemob-websdk 4.x (pinned: 4.21.1). The code is shared
-// with the agora-chat driver (core.mjs); this file only names the package. IMSPEC_WEBSDK=<bundle>
-// loads another build of the SDK instead. Mapping to the guide's API: README.md beside this file.
+// imspec driver for the real, unmodified easemob-websdk 4.x (pinned: 4.21.1) in Node. The code is
+// the common core's (../common/); this adapter names the package and the API generation.
+// IMSPEC_WEBSDK=<bundle> loads another 4.x build. Mapping to the guide's API: README.md here.
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { runDriver } from './core.mjs';
+import { runNodeDriver } from '../common/node-realm.mjs';
 
-runDriver({ pkg: 'easemob-websdk', dir: path.dirname(fileURLToPath(import.meta.url)), name: 'imspec-websdk4' });
+runNodeDriver({ name: 'imspec-websdk4', pkg: 'easemob-websdk', generation: 4, userAgent: 'imspec', dir: path.dirname(fileURLToPath(import.meta.url)) });

@@ -38,6 +38,8 @@ pub enum Status {
     Passed,
     /// Something failed (a scenario, a survivor of the kill matrix, a fuzz finding).
     Failed,
+    /// A signal stopped the run (its reports are written): exit 128 + the signal's number.
+    Interrupted(u8),
 }
 
 impl Status {
@@ -56,6 +58,7 @@ pub fn exit_code<E>(result: &Result<Status, E>) -> u8 {
     match result {
         Ok(Status::Passed) => EXIT_OK,
         Ok(Status::Failed) => EXIT_FAILED,
+        Ok(Status::Interrupted(status)) => *status,
         Err(_) => EXIT_HARNESS,
     }
 }
@@ -218,6 +221,18 @@ pub fn beside_driver(command: Option<&str>) -> Option<PathBuf> {
 /// The number of cores.
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Scenarios at once by default, after what the runs are bound by (README "Speed"): the
+/// reference client waits (on sockets), so [`runner::JOBS_PER_CORE`] per core; a driver given
+/// with `--client` (Node and an SDK bundle) computes, so one per core.
+///
+/// [`runner::JOBS_PER_CORE`]: crate::runner::JOBS_PER_CORE
+pub fn default_run_jobs(client: Option<&str>) -> usize {
+    match client {
+        None => crate::runner::JOBS_PER_CORE * default_jobs(),
+        Some(_) => default_jobs(),
+    }
 }
 
 /// Feeds `reports` every event sent on the returned channel; the handle gives them back once

@@ -15,7 +15,8 @@ use std::time::Duration;
 /// Examples and exit codes shown by `imspec run --help`.
 pub const AFTER_HELP: &str = "\
 Examples:
-  imspec run                                               # every scenario, reference client, jobs = cores
+  imspec run                                               # every scenario, reference client, 4 jobs per core
+  imspec run --repeat 20                                   # each scenario 20 times: FLAKY when its runs disagree
   imspec run --client \"node drivers/websdk/driver.mjs\"     # the real Web SDK (its expected failures are beside the driver)
   imspec run --client ./my-driver --expected-failures known.txt --junit junit.xml --html report.html
   imspec run --shard 2/3 --jobs 4                          # the second of three CI machines, 4 scenarios at once
@@ -23,8 +24,9 @@ Examples:
   imspec run --client ./my-driver --update-expected-failures            # then write the reasons
   imspec run --fault no-server-receipt                     # the reference client with one behaviour broken
 
-Exit status: 0 all passed (XFAIL allowed), 1 a scenario failed or an expected failure passed (XPASS),
-2 the harness could not run (bad flags, broken scenario or expected-failures file, driver that will not start).";
+Exit status: 0 all passed (XFAIL allowed), 1 a scenario failed or was FLAKY, or an expected failure passed
+(XPASS), 2 the harness could not run (bad flags, broken scenario or expected-failures file, driver that
+will not start), 130/143 interrupted by SIGINT/SIGTERM (reports written, unfinished scenarios NOT RUN).";
 
 /// Flags of `imspec run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -64,9 +66,17 @@ pub struct RunArgs {
     /// by the scenarios' checks alone (for CI).
     #[arg(long)]
     pub require_snapshots: bool,
-    /// Scenarios run at once [default: the number of cores].
+    /// Scenarios run at once [default: 4 per core for the reference client, which waits; one per
+    /// core for a --client driver, which computes].
     #[arg(long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+    /// Run each scenario N times; a scenario whose verdict or transcript changes between runs
+    /// is FLAKY (with the differences shown) and fails the run.
+    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::MIN)]
+    pub repeat: NonZeroUsize,
+    /// Start a fresh driver for every scenario even when it can be `reset`.
+    #[arg(long)]
+    pub fresh_drivers: bool,
     /// Default deadline of each step, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub step_timeout_ms: u64,
@@ -132,9 +142,10 @@ pub async fn run(args: RunArgs) -> Result<Status, CliError> {
         snapshots,
         update_snapshots: args.update_snapshots,
         require_snapshots: args.require_snapshots,
-        jobs: args
-            .jobs
-            .map_or_else(super::default_jobs, NonZeroUsize::get),
+        jobs: args.jobs.map_or_else(
+            || super::default_run_jobs(args.client.as_deref()),
+            NonZeroUsize::get,
+        ),
         expected: list.list.clone(),
         level: args.level,
     };
@@ -163,8 +174,22 @@ pub async fn run(args: RunArgs) -> Result<Status, CliError> {
         reports.add(HtmlSink::new(path).with_coverage(coverage));
     }
     let (tx, handle) = super::spawn_reports(reports);
-    let runs = runner::run_all(scenarios, &config, tx).await;
+    let interrupt = runner::interrupt::Interrupt::on_signals()
+        .map_err(|e| CliError::Harness(format!("cannot listen for SIGINT and SIGTERM: {e}")))?;
+    let control = runner::RunControl {
+        repeat: args.repeat.get(),
+        interrupt: Some(interrupt.clone()),
+        reuse_drivers: !args.fresh_drivers,
+    };
+    let runs = runner::run_all_with(scenarios, &config, &control, tx).await;
     super::finish_reports(handle).await?;
+    if let Some(status) = interrupt.exit_status() {
+        eprintln!(
+            "imspec: interrupted ({}): the reports hold the scenarios finished so far, the rest NOT RUN",
+            interrupt.reason().unwrap_or_default()
+        );
+        return Ok(Status::Interrupted(status));
+    }
 
     harness_errors(&runs)?;
     if args.update_expected_failures && expected_path.is_some() {

@@ -56,6 +56,9 @@ pub(super) struct Upload {
     filename: String,
     mime: String,
     bytes: Vec<u8>,
+    /// The length of the request body once sent: what the browser's last upload `progress`
+    /// event reports as `loaded` and `total`.
+    sent: usize,
 }
 
 /// The outcome of an [`HttpJob`].
@@ -81,26 +84,16 @@ pub(super) async fn perform(job: HttpJob) -> HttpDone {
         }
     };
     match job {
-        HttpJob::Upload(upload) => {
-            let mime = if upload.mime.is_empty() {
-                "application/octet-stream"
-            } else {
-                upload.mime.as_str()
-            };
-            let part = reqwest::multipart::Part::bytes(upload.bytes.clone())
-                .file_name(upload.filename.clone())
-                .mime_str(mime)
-                .unwrap_or_else(|_| {
-                    reqwest::multipart::Part::bytes(upload.bytes.clone())
-                        .file_name(upload.filename.clone())
-                });
-            let form = reqwest::multipart::Form::new().part("file", part);
+        HttpJob::Upload(mut upload) => {
+            let (content_type, body) = multipart(&upload);
+            upload.sent = body.len();
             let sent = client
                 .post(&upload.url)
                 .header("restrict-access", "true")
                 .header("Accept", "*/*")
                 .header("Authorization", format!("Bearer {}", upload.token))
-                .multipart(form)
+                .header("Content-Type", content_type)
+                .body(body)
                 .send()
                 .await;
             let outcome = match sent {
@@ -139,6 +132,29 @@ pub(super) async fn perform(job: HttpJob) -> HttpDone {
             HttpDone::Download(request, outcome)
         }
     }
+}
+
+/// The `FormData` body a browser sends for `p.append("file", file)`: one part named `file` with
+/// the file's name and type (`application/octet-stream` when it has none), as `multipart/form-data`.
+fn multipart(upload: &Upload) -> (String, Vec<u8>) {
+    const BOUNDARY: &str = "----imspecFormBoundary7MA4YWxkTrZu0gW";
+    let mime = if upload.mime.is_empty() {
+        "application/octet-stream"
+    } else {
+        upload.mime.as_str()
+    };
+    let name = upload
+        .filename
+        .replace('"', "%22")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A");
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&upload.bytes);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }
 
 /// `N.parseJSON` of the response text: JSON, or nothing (the SDK then throws).
@@ -220,6 +236,7 @@ impl Session {
                 .unwrap_or_default()
                 .to_string(),
             bytes,
+            sent: 0,
         };
         self.actions
             .push(Action::Http(HttpJob::Upload(Box::new(upload))));
@@ -311,6 +328,12 @@ impl Session {
     /// `onFileUploadComplete` wrapper: build `body`, send the message, call the app's callback.
     fn on_uploaded(&mut self, upload: Upload, outcome: Result<(u16, String), String>) {
         let (request, local) = (upload.request, upload.local);
+        // the body went out: XHR's upload `progress` (the last one: everything sent), before `load`
+        if outcome.is_ok() && !self.faults.has(Fault::NoUploadProgress) {
+            let data = json!({"localId": local.to_string(), "isTrusted": true, "type": "progress",
+                "lengthComputable": true, "loaded": upload.sent, "total": upload.sent});
+            self.emit("onFileUploadProgress", Some(data));
+        }
         let (status, text) = match outcome {
             Ok(answer) => answer,
             Err(why) => {

@@ -82,6 +82,8 @@ pub enum Fault {
     WrongUploadError,
     /// `download` sends no `Authorization` header.
     NoDownloadToken,
+    /// No `onFileUploadProgress` while an attachment uploads.
+    NoUploadProgress,
 }
 
 /// Every switch: its name and what it breaks (`imspec run --list-faults`).
@@ -192,10 +194,14 @@ pub const ALL: &[(&str, &str)] = &[
         "no-download-token",
         "download sends no Authorization header",
     ),
+    (
+        "no-upload-progress",
+        "onFileUploadProgress is not called while an attachment uploads",
+    ),
 ];
 
 /// Every switch, in the order of [`ALL`].
-const ORDER: [Fault; 34] = [
+const ORDER: [Fault; 35] = [
     Fault::NoOpened,
     Fault::WrongLoginError,
     Fault::IgnoreProvisionStatus,
@@ -230,6 +236,7 @@ const ORDER: [Fault; 34] = [
     Fault::NoUploadComplete,
     Fault::WrongUploadError,
     Fault::NoDownloadToken,
+    Fault::NoUploadProgress,
 ];
 
 impl Fault {

@@ -41,11 +41,13 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, BufReader};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// The protocol version the reference client speaks.
-const PROTOCOL: u64 = 1;
+/// The protocol versions the reference client speaks: 2 adds `reset` (it then serves many
+/// scenarios).
+const PROTOCOLS: &[u64] = &[1, 2];
 /// The ops it answers (the others get `unsupported`).
 const OPS: &[&str] = &[
     "hello",
+    "reset",
     "connect",
     "send",
     "recall",
@@ -75,14 +77,25 @@ struct UserHandle {
 }
 
 impl UserHandle {
-    /// Stops the task and answers what it still owed.
-    fn terminate(self, out: &Output, why: &str) {
+    /// Stops the task and answers what it still owed; returns the task, to await its end.
+    fn terminate(self, out: &Output, why: &str) -> JoinHandle<()> {
         self.task.abort();
         for (id, op) in self.pending.drain() {
             let message = format!("{why} before the {op} completed");
             out.fail(&Value::from(id), "driver-error", &message);
         }
+        self.task
     }
+}
+
+/// What the stdio loop does after a request line.
+enum Next {
+    /// Read the next line.
+    Continue,
+    /// `reset`: drop every user, then answer this id.
+    Reset(Value),
+    /// `shutdown`: answer this id and stop.
+    Shutdown(Value),
 }
 
 /// Serves the driver protocol on the process's stdin and stdout until `shutdown` or EOF.
@@ -109,9 +122,20 @@ where
     let mut users: HashMap<String, UserHandle> = HashMap::new();
     let mut shutdown_id = None;
     while let Some(line) = lines.next_line().await? {
-        if let Some(id) = handle_line(&line, &out, &mut users, &faults) {
-            shutdown_id = Some(id);
-            break;
+        match handle_line(&line, &out, &mut users, &faults) {
+            Next::Continue => {}
+            Next::Reset(id) => {
+                // Every task is gone (and has written all it will) before the answer: the
+                // next scenario sees a driver as fresh as a new process.
+                for (_, user) in users.drain() {
+                    let _ = user.terminate(&out, "the driver was reset").await;
+                }
+                out.ok(&id, json!({}));
+            }
+            Next::Shutdown(id) => {
+                shutdown_id = Some(id);
+                break;
+            }
         }
     }
     for (_, user) in users.drain() {
@@ -125,54 +149,55 @@ where
     Ok(())
 }
 
-/// Handles one request line; returns the request id when it is `shutdown`.
+/// Handles one request line; `reset` and `shutdown` are left to the caller.
 fn handle_line(
     line: &str,
     out: &Output,
     users: &mut HashMap<String, UserHandle>,
     faults: &Faults,
-) -> Option<Value> {
+) -> Next {
     if line.trim().is_empty() {
-        return None;
+        return Next::Continue;
     }
     let request: Value = match serde_json::from_str(line) {
         Ok(v) => v,
         Err(e) => {
             let message = format!("request is not valid JSON: {e}");
             out.fail(&Value::Null, "bad-request", &message);
-            return None;
+            return Next::Continue;
         }
     };
     let Some(request) = request.as_object() else {
         out.fail(&Value::Null, "bad-request", "request is not a JSON object");
-        return None;
+        return Next::Continue;
     };
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     let Some(op) = request.get("op").and_then(Value::as_str) else {
         out.fail(&id, "bad-request", "request has no string \"op\"");
-        return None;
+        return Next::Continue;
     };
     if id.is_null() {
         out.fail(&Value::Null, "bad-request", "request has no \"id\"");
-        return None;
+        return Next::Continue;
     }
     let args = match request.get("args") {
         None => Map::new(),
         Some(Value::Object(args)) => args.clone(),
         Some(_) => {
             out.fail(&id, "bad-request", "\"args\" must be an object");
-            return None;
+            return Next::Continue;
         }
     };
     match op {
         "hello" => {
             hello(&id, &args, out);
-            None
+            Next::Continue
         }
-        "shutdown" => Some(id),
+        "shutdown" => Next::Shutdown(id),
+        "reset" => Next::Reset(id),
         "connect" | "send" | "recall" | "history" | "sessions" | "download" | "disconnect" => {
             user_op(&id, op, request.get("user"), args, out, users, faults);
-            None
+            Next::Continue
         }
         _ => {
             let message = format!(
@@ -180,29 +205,31 @@ fn handle_line(
                 json!(op)
             );
             out.fail(&id, "unsupported", &message);
-            None
+            Next::Continue
         }
     }
 }
 
 fn hello(id: &Value, args: &Map<String, Value>, out: &Output) {
     let protocol = args.get("protocol").cloned().unwrap_or(Value::Null);
-    if protocol.as_u64() != Some(PROTOCOL) {
+    let Some(version) = protocol.as_u64().filter(|v| PROTOCOLS.contains(v)) else {
         let message = format!(
-            "protocol version {protocol} is not supported; this driver speaks version {PROTOCOL}"
+            "protocol version {protocol} is not supported; this driver speaks versions {PROTOCOLS:?}"
         );
         out.fail(id, "bad-request", &message);
         return;
+    };
+    let mut result = json!({
+        "driver": "imspec-reference",
+        "sdk": "imspec reference client",
+        "sdkVersion": "3.6.3",
+        "ops": OPS,
+    });
+    if version >= 2 {
+        result["protocol"] = json!(version);
+        result["capabilities"] = json!(["reset"]);
     }
-    out.ok(
-        id,
-        json!({
-            "driver": "imspec-reference",
-            "sdk": "imspec reference client",
-            "sdkVersion": "3.6.3",
-            "ops": OPS,
-        }),
-    );
+    out.ok(id, result);
 }
 
 fn user_op(

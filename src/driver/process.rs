@@ -72,6 +72,17 @@ pub struct Hello {
     pub sdk_version: String,
     /// The ops it implements.
     pub ops: Vec<String>,
+    /// The protocol version it speaks (1 when it did not say).
+    pub protocol: u64,
+    /// What it can do beyond version 1 (`"reset"`: it serves many scenarios).
+    pub capabilities: Vec<String>,
+}
+
+impl Hello {
+    /// Whether the driver announced `capability` (see `DRIVER-PROTOCOL.md`, "Reuse").
+    pub fn can(&self, capability: &str) -> bool {
+        self.protocol >= 2 && self.capabilities.iter().any(|c| c == capability)
+    }
 }
 
 /// One line of the conversation with a driver, in the order the harness saw them.
@@ -187,9 +198,10 @@ impl Driver {
         })
     }
 
-    /// Sends `hello` and checks the protocol version the driver speaks.
+    /// Sends `hello` and checks the protocol version the driver speaks. A version 1 driver
+    /// refuses the version this harness asks for first; it gets a second `hello` asking for 1.
     pub async fn hello(&mut self, deadline: Instant) -> Result<Hello, DriverFailure> {
-        let reply = self
+        let mut reply = self
             .call(
                 "hello",
                 None,
@@ -197,6 +209,11 @@ impl Driver {
                 deadline,
             )
             .await?;
+        if !reply.ok {
+            reply = self
+                .call("hello", None, json!({"protocol": 1}), deadline)
+                .await?;
+        }
         if !reply.ok {
             return Err(self.fail(DriverFailure::Protocol(format!(
                 "driver refused hello: {}",
@@ -224,7 +241,63 @@ impl Driver {
                         .collect()
                 })
                 .unwrap_or_default(),
+            protocol: result.get("protocol").and_then(Value::as_u64).unwrap_or(1),
+            capabilities: result
+                .get("capabilities")
+                .and_then(Value::as_array)
+                .map(|all| {
+                    all.iter()
+                        .filter_map(|c| c.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
+    }
+
+    /// Asks a driver that announced `reset` to become as fresh as a new process (every
+    /// connection closed, every handler and per-user state dropped), for reuse by another
+    /// scenario. What it sends before the reply still belongs to the scenario that ends.
+    pub async fn reset(
+        &mut self,
+        scenario_id: &str,
+        deadline: Instant,
+    ) -> Result<(), DriverFailure> {
+        let reply = self
+            .call("reset", None, json!({"scenario": scenario_id}), deadline)
+            .await?;
+        if reply.ok {
+            return Ok(());
+        }
+        Err(self.fail(DriverFailure::Protocol(format!(
+            "driver refused reset: {}",
+            serde_json::to_string(&reply.error).unwrap_or_default()
+        ))))
+    }
+
+    /// Starts a new scenario on a driver that was reset: forgets the previous scenario's
+    /// requests, events and stderr, and drops lines already written but not read (they came
+    /// after the reset reply, which the protocol forbids; a driver that wrote garbage is
+    /// broken). Returns whether the driver can still be used.
+    pub fn begin_scenario(&mut self) -> bool {
+        while let Ok(line) = self.lines.try_recv() {
+            if let Err(failure) = line {
+                self.fail(failure);
+            }
+        }
+        self.replies.clear();
+        self.outstanding.clear();
+        self.events.clear();
+        self.log.clear();
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.broken.is_none()
+    }
+
+    /// Whether the driver broke the protocol, exited or was killed.
+    pub fn is_broken(&self) -> bool {
+        self.broken.is_some()
     }
 
     /// Sends a request and returns its id without waiting for the reply.
@@ -336,13 +409,22 @@ impl Driver {
         }
     }
 
+    /// Whether an `exception` reported on `user` (or on no user; any when `None`) waits to be
+    /// given to a step.
+    pub fn has_exception(&self, user: Option<&str>) -> bool {
+        self.exception_at(user).is_some()
+    }
+
+    fn exception_at(&self, user: Option<&str>) -> Option<usize> {
+        self.exceptions
+            .iter()
+            .position(|e| user.is_none() || e.user.is_none() || e.user.as_deref() == user)
+    }
+
     /// The first `exception` reported on `user` (or on no user; any user when `user` is
     /// `None`) that no step has been given yet, as a failure.
     pub fn take_exception(&mut self, user: Option<&str>) -> Option<DriverFailure> {
-        let at = self
-            .exceptions
-            .iter()
-            .position(|e| user.is_none() || e.user.is_none() || e.user.as_deref() == user)?;
+        let at = self.exception_at(user)?;
         let event = self.exceptions.remove(at);
         let text = |key: &str| match event.data.get(key) {
             Some(Value::String(s)) => s.clone(),
@@ -354,6 +436,15 @@ impl Driver {
             message: text("message"),
             stack: text("stack"),
         })
+    }
+
+    /// Waits for one more line (reply or event) until `deadline`; returns whether one came.
+    pub async fn next_line_until(&mut self, deadline: Instant) -> Result<bool, DriverFailure> {
+        match self.pump(deadline, String::new).await {
+            Ok(()) => Ok(true),
+            Err(DriverFailure::Timeout { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
     }
 
     /// Every event received so far, in arrival order.

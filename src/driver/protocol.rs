@@ -1,11 +1,12 @@
-//! The messages of the driver protocol, version 1 (`DRIVER-PROTOCOL.md`), shared by
+//! The messages of the driver protocol, version 2 (`DRIVER-PROTOCOL.md`), shared by
 //! the harness side (`driver`) and the reference client (`client`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The protocol version this harness speaks.
-pub const PROTOCOL_VERSION: u64 = 1;
+/// The protocol version this harness speaks: version 1 plus `hello`'s `capabilities` and the
+/// `reset` op. It still drives version 1 drivers.
+pub const PROTOCOL_VERSION: u64 = 2;
 
 /// A request from the harness to a driver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -42,6 +42,8 @@ pub fn report_with(
             span.xfail { (s.xfail) " xfail" }
             span.xpass { (s.xpass) " xpass" }
             span.error { (s.errors) " errors" }
+            @if s.flaky > 0 { span.flaky { (s.flaky) " flaky" } }
+            @if s.not_run > 0 { span.notrun { (s.not_run) " not run" } }
         }
         (filter_box())
         table #summary {
@@ -218,6 +220,8 @@ fn verdict_class(verdict: Verdict) -> &'static str {
         Verdict::Xfail => "xfail",
         Verdict::Xpass => "xpass",
         Verdict::Error => "error",
+        Verdict::Flaky => "flaky",
+        Verdict::NotRun => "notrun",
     }
 }
 

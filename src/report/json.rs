@@ -1,12 +1,12 @@
 //! The `--json` report, schema 1. CI systems parse it: fields are only ever added.
 //!
 //! `{"schema": 1, "client": {...}, "summary": {"total", "passed", "failed", "unsupported",
-//! "xfail", "xpass", "errors"}, "scenarios": [{"id", "verdict", "duration_ms", "purpose",
-//! "guide", "failure", "level", "notes", "expected_reason", "diff", "stderr_tail", "remarks"}],
-//! "remarks": [..]}`: `level` is the failure's level (`guide`, `wire`, or null when the driver
-//! or the run broke); `notes` are the wire-level failures not counted at `--level guide`
-//! (`[{"level", "failure"}]`); `remarks` say what the verdict does not (`no wire baseline for
-//! <sdk> <major>: ...`), per scenario and once for the run.
+//! "xfail", "xpass", "errors", "flaky", "not_run"}, "scenarios": [{"id", "verdict",
+//! "duration_ms", "purpose", "guide", "failure", "level", "notes", "expected_reason", "diff",
+//! "stderr_tail", "remarks"}], "remarks": [..]}`: `level` is the failure's level (`guide`,
+//! `wire`, or null when the driver or the run broke); `notes` are the wire-level failures not
+//! counted at `--level guide` (`[{"level", "failure"}]`); `remarks` say what the verdict does
+//! not (`no wire baseline for <sdk> <major>: ...`), per scenario and once for the run.
 //!
 //! `imspec selftest --json` writes `{"schema": 1, "kind": "selftest", "switches": [..],
 //! "scenarios": [{"id", "declared", "clean": {"verdict", "failure"}, "under": {switch: {..}}}],

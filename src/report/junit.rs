@@ -34,7 +34,7 @@ fn case(run: &ScenarioRun) -> TestCase {
     let message = run.failure_message().unwrap_or_default();
     let status = match run.verdict {
         Verdict::Pass => TestCaseStatus::success(),
-        Verdict::Fail | Verdict::Xpass | Verdict::Error => {
+        Verdict::Fail | Verdict::Xpass | Verdict::Error | Verdict::Flaky => {
             let kind = if run.verdict == Verdict::Error {
                 NonSuccessKind::Error
             } else {
@@ -58,9 +58,10 @@ fn case(run: &ScenarioRun) -> TestCase {
             status.set_description(description);
             status
         }
-        Verdict::Xfail | Verdict::Unsupported => {
+        Verdict::Xfail | Verdict::Unsupported | Verdict::NotRun => {
             let mut status = TestCaseStatus::skipped();
             let reason = match run.verdict {
+                Verdict::NotRun => message,
                 Verdict::Xfail => format!(
                     "expected failure: {} ({message})",
                     run.expected_reason.clone().unwrap_or_default()

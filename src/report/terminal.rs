@@ -127,17 +127,23 @@ impl Terminal {
         }
         let s = Summary::of(runs);
         out += &format!(
-            "\n{} passed, {} failed, {} unsupported, {} xfail, {} xpass, {} errors\n",
+            "\n{} passed, {} failed, {} unsupported, {} xfail, {} xpass, {} errors",
             s.passed, s.failed, s.unsupported, s.xfail, s.xpass, s.errors
         );
+        for (count, what) in [(s.flaky, "flaky"), (s.not_run, "not run")] {
+            if count > 0 {
+                out += &format!(", {count} {what}");
+            }
+        }
+        out.push('\n');
         out
     }
 
     fn paint(&self, verdict: Verdict, text: &str) -> String {
         let code = match verdict {
             Verdict::Pass => "32",
-            Verdict::Fail | Verdict::Xpass | Verdict::Error => "31",
-            Verdict::Unsupported | Verdict::Xfail => "33",
+            Verdict::Fail | Verdict::Xpass | Verdict::Error | Verdict::Flaky => "31",
+            Verdict::Unsupported | Verdict::Xfail | Verdict::NotRun => "33",
         };
         self.colour_code(code, text)
     }

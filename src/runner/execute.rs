@@ -1,13 +1,14 @@
-//! Running one scenario: a fresh fake server and a fresh driver, the steps in order, then the
-//! transcript against its snapshot. The first broken expectation ends the steps. The steps
+//! Running one scenario: a fresh fake server and a fresh (or reset, pooled) driver, the steps in
+//! order, a settle, then the transcript against its snapshot. The first broken expectation ends the steps. The steps
 //! themselves run in `steps/`, one file per kind.
 
+use super::absence::SETTLE_TIMEOUT;
 use super::sequence::{self, StepStatus};
 use super::snapshot::{self, SnapshotOutcome};
 use super::steps::State;
 use super::transcript;
 use super::{Outcome, RunConfig, ScenarioRun, StepFailure};
-use crate::driver::{Driver, DriverFailure};
+use crate::driver::{ClientKey, Driver, DriverFailure, DriverPool, Pooled};
 use crate::scenario::{Level, Scenario};
 use crate::server::FakeServer;
 use std::time::Duration;
@@ -19,7 +20,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Runs one scenario to its outcome. Never panics on bad input; every problem becomes part of
 /// the outcome.
-pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
+pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> ScenarioRun {
     let started = std::time::Instant::now();
     let mut run = ScenarioRun::new(scenario);
     let server = match FakeServer::start(scenario.world.clone()).await {
@@ -30,28 +31,40 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
             return run;
         }
     };
-    let mut driver = match Driver::spawn(&config.client.command, &scenario.id, &config.client.env) {
-        Ok(driver) => driver,
-        Err(e) => {
-            server.shutdown().await;
-            run.outcome = Outcome::HarnessError(e.to_string());
-            run.duration = started.elapsed();
-            return run;
-        }
-    };
     let step_timeout = scenario.step_timeout.unwrap_or(config.step_timeout);
+    let key = ClientKey {
+        command: config.client.command.clone(),
+        env: config.client.env.clone(),
+    };
+    let (mut driver, hello) = match pool.take(&key) {
+        Some(Pooled { driver, hello }) => (driver, Ok(hello)),
+        None => match Driver::spawn(&config.client.command, &scenario.id, &config.client.env) {
+            Ok(mut driver) => {
+                let hello = driver.hello(Instant::now() + step_timeout).await;
+                (driver, hello)
+            }
+            Err(e) => {
+                server.shutdown().await;
+                run.outcome = Outcome::HarnessError(e.to_string());
+                run.duration = started.elapsed();
+                return run;
+            }
+        },
+    };
     let mut state = State::new(scenario, &server, step_timeout, config.level);
 
-    let mut failure = match driver.hello(Instant::now() + step_timeout).await {
+    let mut failure = match &hello {
         Ok(hello) => {
             run.hello = Some(hello.clone());
-            let failure = state.run_steps(&mut driver, &hello).await.err();
-            if failure.is_none() {
-                for user in scenario.world.users.keys() {
-                    state.settle(user).await;
-                }
+            match state.run_steps(&mut driver, hello).await {
+                Err(failure) => Some(failure),
+                Ok(()) => server
+                    .control()
+                    .settle_all(Instant::now() + SETTLE_TIMEOUT)
+                    .await
+                    .err()
+                    .map(|e| StepFailure::at_start(format!("before the transcript: {e}"))),
             }
-            failure
         }
         // A driver that is gone before its `hello` never started: the harness cannot run it.
         Err(e @ (DriverFailure::Exited { .. } | DriverFailure::Spawn(_))) => Some(StepFailure {
@@ -63,10 +76,25 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
         }),
         Err(e) => Some(StepFailure::at_start(format!("hello: {e}"))),
     };
-    if let Err(e) = driver.shutdown(Instant::now() + SHUTDOWN_TIMEOUT).await
+    // A driver that can be reset serves the next scenario; the others are shut down. Either
+    // way every connection closes while this scenario's server still runs.
+    let reuse = match &hello {
+        Ok(hello) => pool.reuses() && hello.can("reset") && !driver.is_broken(),
+        Err(_) => false,
+    };
+    let (op, ended) = if reuse {
+        let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+        ("reset", driver.reset(&scenario.id, deadline).await)
+    } else {
+        (
+            "shutdown",
+            driver.shutdown(Instant::now() + SHUTDOWN_TIMEOUT).await,
+        )
+    };
+    if let Err(e) = ended
         && failure.is_none()
     {
-        failure = Some(StepFailure::at_start(format!("shutdown: {e}")));
+        failure = Some(StepFailure::at_start(format!("{op}: {e}")));
     }
     run.stderr_tail = driver.stderr_tail();
     let completed = state.completed;
@@ -77,6 +105,12 @@ pub async fn run(scenario: &Scenario, config: &RunConfig) -> ScenarioRun {
     let port = url_port(&server.urls().api);
     server.shutdown().await;
     let text = transcript::build(&observations, driver.log(), port, run.hello.as_ref());
+    if reuse
+        && !driver.is_broken()
+        && let Ok(hello) = hello
+    {
+        pool.give(key, Pooled { driver, hello }).await;
+    }
     let broken = failure.as_ref().filter(|f| f.step.is_some()).map(|f| {
         if f.unsupported {
             StepStatus::Unsupported

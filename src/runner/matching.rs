@@ -3,7 +3,8 @@
 //! Every key of an expected object must be present in the actual one with a matching value;
 //! extra actual keys are allowed. Arrays match element-wise and must have the same length.
 //! Numbers compare by value (`42` matches `42.0`). The placeholders of `scenario::template`
-//! apply: `"<any>"`, `"<absent>"`, `"<null>"`.
+//! apply: `"<any>"`, `"<absent>"`, `"<null>"`, and `"<at-least N>"` (a number not below N: for
+//! values that depend on the environment but have a floor, as upload progress and the file size).
 
 use crate::scenario::template::{ABSENT, ANY, NULL};
 use serde_json::Value;
@@ -30,6 +31,15 @@ impl fmt::Display for Mismatch {
     }
 }
 
+/// The floor of an `"<at-least N>"` placeholder.
+fn at_least(s: &str) -> Option<f64> {
+    s.strip_prefix("<at-least ")?
+        .strip_suffix('>')?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Checks that `actual` contains `expected`; `root` names the top of the path.
 pub fn check(expected: &Value, actual: &Value, root: &str) -> Result<(), Mismatch> {
     at(expected, Some(actual), root)
@@ -48,6 +58,13 @@ fn at(expected: &Value, actual: Option<&Value>, path: &str) -> Result<(), Mismat
         (Value::String(s), Some(_)) if s == ANY => Ok(()),
         (Value::String(s), Some(Value::Null)) if s == NULL => Ok(()),
         (Value::String(s), Some(_)) if s == NULL => Err(mismatch("null".into())),
+        (Value::String(s), Some(a)) if at_least(s).is_some() => {
+            let floor = at_least(s).unwrap_or_default();
+            match a.as_f64() {
+                Some(n) if n >= floor => Ok(()),
+                _ => Err(mismatch(format!("a number of at least {floor}"))),
+            }
+        }
         (Value::Number(e), Some(Value::Number(a))) => {
             if e == a || e.as_f64() == a.as_f64() {
                 Ok(())
@@ -113,5 +130,24 @@ mod tests {
             "at `data.to`: expected \"bob\", got nothing (the key is absent)"
         );
         assert!(check(&json!({"list": [1]}), &actual, "data").is_err());
+    }
+
+    #[test]
+    fn at_least_takes_numbers_from_the_floor_up() {
+        let actual = json!({"loaded": 135, "total": 300.5, "type": "progress"});
+        assert!(
+            check(
+                &json!({"loaded": "<at-least 135>", "total": "<at-least 135>"}),
+                &actual,
+                "data"
+            )
+            .is_ok()
+        );
+        let err = check(&json!({"loaded": "<at-least 136>"}), &actual, "data").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "at `data.loaded`: expected a number of at least 136, got 135"
+        );
+        assert!(check(&json!({"type": "<at-least 1>"}), &actual, "data").is_err());
     }
 }

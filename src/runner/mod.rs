@@ -4,11 +4,14 @@
 //! It owns verdicts and the expected-failures list; it does not print (reports do, from the
 //! [`RunEvent`]s it sends) and knows the wire only through `server` and `transcript`.
 
+pub mod absence;
 mod execute;
 pub mod expected;
 pub mod identity;
+pub mod interrupt;
 pub mod matching;
 pub mod matrix;
+mod repeat;
 mod scripted;
 pub mod selftest;
 pub mod sequence;
@@ -17,7 +20,7 @@ pub mod snapshot;
 mod steps;
 pub mod transcript;
 
-use crate::driver::Hello;
+use crate::driver::{DriverPool, Hello};
 use crate::scenario::{self, Level, LoadError, Scenario};
 use expected::ExpectedFailures;
 use futures_util::StreamExt as _;
@@ -82,6 +85,11 @@ pub enum Verdict {
     Xpass,
     /// The harness itself could not run the scenario.
     Error,
+    /// Repeated runs (`--repeat`) disagreed: the verdict or the transcript changed.
+    Flaky,
+    /// The run was interrupted (SIGINT, SIGTERM) before the scenario finished.
+    #[serde(rename = "not_run")]
+    NotRun,
 }
 
 impl Verdict {
@@ -94,12 +102,17 @@ impl Verdict {
             Verdict::Xfail => "XFAIL",
             Verdict::Xpass => "XPASS",
             Verdict::Error => "ERROR",
+            Verdict::Flaky => "FLAKY",
+            Verdict::NotRun => "NOT RUN",
         }
     }
 
     /// Whether this verdict fails the run.
     pub fn fails_run(self) -> bool {
-        matches!(self, Verdict::Fail | Verdict::Xpass | Verdict::Error)
+        matches!(
+            self,
+            Verdict::Fail | Verdict::Xpass | Verdict::Error | Verdict::Flaky | Verdict::NotRun
+        )
     }
 }
 
@@ -164,6 +177,10 @@ pub enum Outcome {
     Unsupported(String),
     /// The harness could not run it.
     HarnessError(String),
+    /// Repeated runs disagreed; the message shows how.
+    Flaky(String),
+    /// Not run to its end: the run was interrupted.
+    NotRun(String),
 }
 
 /// Everything about one scenario's run.
@@ -229,12 +246,38 @@ impl ScenarioRun {
         }
     }
 
+    /// A run of scenario `id` with nothing in it, for tests of what folds and reports runs.
+    #[cfg(test)]
+    pub(crate) fn for_tests(id: &str) -> Self {
+        ScenarioRun {
+            id: id.into(),
+            path: format!("scenarios/{id}.toml").into(),
+            purpose: String::new(),
+            guide: String::new(),
+            outcome: Outcome::Pass,
+            verdict: Verdict::Pass,
+            expected_reason: None,
+            duration: Duration::ZERO,
+            hello: None,
+            stderr_tail: String::new(),
+            transcript: String::new(),
+            diff: None,
+            notes: Vec::new(),
+            snapshot_written: false,
+            remarks: Vec::new(),
+            steps: Vec::new(),
+            wire: Vec::new(),
+        }
+    }
+
     /// How the scenario came out, as far as an expected-failures list is concerned.
     pub fn observed(&self) -> expected::Observed {
         match self.verdict {
             Verdict::Fail | Verdict::Xfail => expected::Observed::Failed,
             Verdict::Pass | Verdict::Xpass => expected::Observed::Passed,
-            Verdict::Unsupported | Verdict::Error => expected::Observed::Other,
+            Verdict::Unsupported | Verdict::Error | Verdict::Flaky | Verdict::NotRun => {
+                expected::Observed::Other
+            }
         }
     }
 
@@ -260,7 +303,10 @@ impl ScenarioRun {
         match &self.outcome {
             Outcome::Pass => None,
             Outcome::Fail(f) => Some(f.located(&self.path)),
-            Outcome::Unsupported(m) | Outcome::HarnessError(m) => Some(m.clone()),
+            Outcome::Unsupported(m)
+            | Outcome::HarnessError(m)
+            | Outcome::Flaky(m)
+            | Outcome::NotRun(m) => Some(m.clone()),
         }
     }
 }
@@ -324,6 +370,33 @@ fn build_filter(filters: &[String]) -> Result<Option<GlobSet>, SelectError> {
     })
 }
 
+/// Scenarios at once per core by default. A run is bound by waiting (on sockets, on the driver's
+/// answers), not by CPU: measured in README "Speed".
+pub const JOBS_PER_CORE: usize = 4;
+
+/// How a run is steered beyond its [`RunConfig`].
+#[derive(Debug, Clone)]
+pub struct RunControl {
+    /// Runs of each scenario (`--repeat`); more than one compares them (FLAKY when they
+    /// disagree).
+    pub repeat: usize,
+    /// Set when the run must stop (SIGINT, SIGTERM): scenarios not finished by then are
+    /// reported NOT RUN and their drivers killed.
+    pub interrupt: Option<interrupt::Interrupt>,
+    /// Whether drivers that announce `reset` serve several scenarios.
+    pub reuse_drivers: bool,
+}
+
+impl Default for RunControl {
+    fn default() -> Self {
+        RunControl {
+            repeat: 1,
+            interrupt: None,
+            reuse_drivers: true,
+        }
+    }
+}
+
 /// Runs scenarios with up to `config.jobs` at once; reports get every [`RunEvent`]. Returns the
 /// runs in scenario id order.
 pub async fn run_all(
@@ -331,22 +404,75 @@ pub async fn run_all(
     config: &RunConfig,
     events: mpsc::UnboundedSender<RunEvent>,
 ) -> Vec<ScenarioRun> {
+    run_all_with(scenarios, config, &RunControl::default(), events).await
+}
+
+/// [`run_all`], each scenario `control.repeat` times (one [`RunEvent::Finished`] per scenario,
+/// FLAKY when its runs disagree), stopping early on `control.interrupt` (the scenarios not
+/// finished then are NOT RUN). Returns one run per scenario, in scenario id order.
+pub async fn run_all_with(
+    scenarios: Vec<Scenario>,
+    config: &RunConfig,
+    control: &RunControl,
+    events: mpsc::UnboundedSender<RunEvent>,
+) -> Vec<ScenarioRun> {
     let _ = events.send(RunEvent::Started {
         total: scenarios.len(),
         client: config.client.label.clone(),
     });
+    let repeat = control.repeat.max(1);
     // Longest first, by the one part of a run's length known beforehand (its quiet windows), so
     // that a long wait does not start last and leave the other jobs idle at the end.
-    let mut order: Vec<&Scenario> = scenarios.iter().collect();
-    order.sort_by_key(|s| std::cmp::Reverse(fixed_wait(s)));
-    let work = order.into_iter().map(|s| ((), s, config)).collect();
-    let mut runs: Vec<ScenarioRun> = pool(work, config.jobs, &events)
-        .await
+    let mut order: Vec<(usize, &Scenario)> = scenarios.iter().enumerate().collect();
+    order.sort_by_key(|(_, s)| std::cmp::Reverse(fixed_wait(s)));
+    let work = (0..repeat)
+        .flat_map(|_| order.iter().map(|&(i, s)| (i, s, config)))
+        .collect();
+    let drivers = DriverPool::new(if control.reuse_drivers {
+        config.jobs
+    } else {
+        0
+    });
+    let mut repeats: Vec<Vec<ScenarioRun>> = vec![Vec::new(); scenarios.len()];
+    let mut done: Vec<Option<ScenarioRun>> = vec![None; scenarios.len()];
+    let finished = |(i, run): (usize, ScenarioRun)| {
+        repeats[i].push(run);
+        if repeats[i].len() == repeat {
+            let run = repeat::combine(std::mem::take(&mut repeats[i]));
+            let _ = events.send(RunEvent::Finished(Box::new(run.clone())));
+            done[i] = Some(run);
+        }
+    };
+    let interrupted = pool(
+        work,
+        config.jobs,
+        &drivers,
+        control.interrupt.clone(),
+        finished,
+    )
+    .await;
+    drivers.close().await;
+    let mut runs: Vec<ScenarioRun> = done
         .into_iter()
-        .map(|((), run)| run)
+        .zip(&scenarios)
+        .map(|(run, scenario)| {
+            run.unwrap_or_else(|| {
+                let run = not_run(scenario, interrupted.as_deref().unwrap_or("stopped"));
+                let _ = events.send(RunEvent::Finished(Box::new(run.clone())));
+                run
+            })
+        })
         .collect();
     runs.sort_by(|a, b| a.id.cmp(&b.id));
     runs
+}
+
+/// The run of a scenario the interrupted run did not finish.
+fn not_run(scenario: &Scenario, signal: &str) -> ScenarioRun {
+    let mut run = ScenarioRun::new(scenario);
+    run.outcome = Outcome::NotRun(format!("not run: the run was interrupted ({signal})"));
+    run.verdict = Verdict::NotRun;
+    run
 }
 
 /// How long a scenario waits whatever the client does: the sum of its `quiet` windows.
@@ -362,23 +488,42 @@ fn fixed_wait(scenario: &Scenario) -> Duration {
 }
 
 /// Runs each scenario under its configuration, `jobs` at once, in one pool (so a few slow
-/// scenarios never leave a core idle); sends a [`RunEvent::Finished`] for each as it ends.
-/// Returns the runs in the order they finished, each with its tag.
-async fn pool<T>(
-    work: Vec<(T, &Scenario, &RunConfig)>,
+/// scenarios never leave a core idle), reusing drivers through `drivers`; hands each run to
+/// `finished` as it ends, with its tag. Stops at `interrupt`: the runs still going are dropped
+/// (their drivers' process groups killed) and the signal's name is returned.
+async fn pool<'a, T: 'a>(
+    work: Vec<(T, &'a Scenario, &'a RunConfig)>,
     jobs: usize,
-    events: &mpsc::UnboundedSender<RunEvent>,
-) -> Vec<(T, ScenarioRun)> {
-    futures_util::stream::iter(work)
-        .map(|(tag, scenario, config)| async move {
-            let mut run = execute::run(scenario, config).await;
-            apply_expected(&mut run, &config.expected);
-            let _ = events.send(RunEvent::Finished(Box::new(run.clone())));
-            (tag, run)
-        })
-        .buffer_unordered(jobs.max(1))
-        .collect()
-        .await
+    drivers: &'a DriverPool,
+    interrupt: Option<interrupt::Interrupt>,
+    mut finished: impl FnMut((T, ScenarioRun)),
+) -> Option<String> {
+    let mut runs = std::pin::pin!(
+        futures_util::stream::iter(work)
+            .map(|(tag, scenario, config)| async move {
+                let mut run = execute::run(scenario, config, drivers).await;
+                apply_expected(&mut run, &config.expected);
+                (tag, run)
+            })
+            .buffer_unordered(jobs.max(1))
+    );
+    let stop = async {
+        match interrupt {
+            Some(mut interrupt) => interrupt.wait().await,
+            None => std::future::pending().await,
+        }
+    };
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        tokio::select! {
+            biased;
+            signal = &mut stop => return Some(signal),
+            next = runs.next() => match next {
+                Some(done) => finished(done),
+                None => return None,
+            },
+        }
+    }
 }
 
 fn apply_expected(run: &mut ScenarioRun, expected: &ExpectedFailures) {
@@ -394,6 +539,8 @@ fn apply_expected(run: &mut ScenarioRun, expected: &ExpectedFailures) {
         (Outcome::Fail(_), true) => Verdict::Xfail,
         (Outcome::Unsupported(_), _) => Verdict::Unsupported,
         (Outcome::HarnessError(_), _) => Verdict::Error,
+        (Outcome::Flaky(_), _) => Verdict::Flaky,
+        (Outcome::NotRun(_), _) => Verdict::NotRun,
     };
 }
 
@@ -414,6 +561,10 @@ pub struct Summary {
     pub xpass: usize,
     /// ERROR (the harness could not run the scenario).
     pub errors: usize,
+    /// FLAKY (`--repeat` runs disagreed).
+    pub flaky: usize,
+    /// NOT RUN (the run was interrupted first).
+    pub not_run: usize,
 }
 
 impl Summary {
@@ -431,6 +582,8 @@ impl Summary {
                 Verdict::Xfail => s.xfail += 1,
                 Verdict::Xpass => s.xpass += 1,
                 Verdict::Error => s.errors += 1,
+                Verdict::Flaky => s.flaky += 1,
+                Verdict::NotRun => s.not_run += 1,
             }
         }
         s

@@ -14,6 +14,7 @@
 
 use super::expected::ExpectedFailures;
 use super::{RunConfig, RunEvent, ScenarioRun, Verdict, pool};
+use crate::driver::DriverPool;
 use crate::scenario::Scenario;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -335,9 +336,13 @@ pub async fn run(
         ),
     });
     let mut cells: Vec<Vec<Option<Cell>>> = vec![vec![None; configs.len()]; scenarios.len()];
-    for ((c, s), run) in pool(work, base.jobs, &events).await {
+    let drivers = DriverPool::new(base.jobs);
+    pool(work, base.jobs, &drivers, None, |((c, s), run)| {
+        let _ = events.send(RunEvent::Finished(Box::new(run.clone())));
         cells[s][c] = Some(Cell::of(&run));
-    }
+    })
+    .await;
+    drivers.close().await;
     let mut rows: Vec<Row> = scenarios
         .iter()
         .zip(cells)

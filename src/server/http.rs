@@ -1,6 +1,7 @@
 //! The REST side of the fake server and the routes that lead to sockets: token login
 //! (`POST /{org}/{app}/token`), SockJS `GET /ws/info`, the SockJS WebSocket transport and the
-//! raw WebSocket endpoint, and a recorded 404 for everything else.
+//! raw WebSocket endpoint, a blank page for browser drivers (`GET /imspec/page`, not recorded),
+//! and a recorded 404 for everything else.
 //!
 //! Owns request parsing, the JSON answers (shaped as the real server answers, wire notes
 //! section 1) and recording of every exchange. Socket handling is `socket.rs`'s; user data is
@@ -34,6 +35,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/ws/info", get(sockjs_info))
         .route("/ws/{server}/{session}/websocket", get(sockjs_websocket))
         .route("/websocket", get(raw_websocket))
+        .route("/imspec/page", get(page))
         .route("/{org}/{app}/token", post(token))
         .route(
             "/{org}/{app}/users/{user}/user_channels",
@@ -76,6 +78,19 @@ impl Exchange<'_> {
         }));
         (self.status, axum::Json(self.response)).into_response()
     }
+}
+
+/// The blank page a browser driver opens before loading the SDK into it, so that the page's
+/// origin is the server's own (`http://127.0.0.1:<port>`): the SDK's REST calls are then
+/// same-origin, as an app served by its chat server's host would make them. Not part of the
+/// conversation, so not recorded; `rel=icon` keeps the browser from asking for `/favicon.ico`.
+async fn page() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!doctype html><html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\
+         <title>imspec</title></head><body></body></html>",
+    )
+        .into_response()
 }
 
 async fn sockjs_info(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {

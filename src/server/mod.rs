@@ -19,6 +19,7 @@ pub mod observe;
 mod policy;
 mod recall;
 mod session;
+mod settle;
 mod socket;
 mod world;
 
@@ -29,6 +30,7 @@ pub use clock::START_MS;
 pub const BARRIER_QUEUE: &str = "imspec-barrier";
 pub use chatfiles::sha256_hex;
 pub use faults::{Fault, FaultAction, FaultTrigger};
+pub use settle::{MAX_ROUNDS, SettleError, Settled, is_barrier_frame};
 
 use crate::wire::jid;
 use crate::wire::pb::{self, Meta, meta::NameSpace};
@@ -223,6 +225,7 @@ impl FakeServer {
             shutdown: shutdown.clone(),
             live: Live::default(),
             held: Mutex::new(Vec::new()),
+            slowest_round_us: std::sync::atomic::AtomicU64::new(0),
             files: Mutex::default(),
         });
         let app = http::router(shared.clone());
@@ -458,7 +461,7 @@ impl Control {
             let settled = recorder
                 .since(from)
                 .iter()
-                .filter(|o| settles(&o.kind, user))
+                .filter(|o| settle::settles(&o.kind, user))
                 .count();
             if settled >= sockets {
                 return true;
@@ -479,31 +482,6 @@ impl Control {
 }
 
 /// What every part of one server shares.
-/// Whether an observation settles one of `user`'s sockets for [`Control::settle`]: the answer
-/// to its pull of the barrier queue, or its close (a `disconnect` the server had not noticed
-/// yet when the barrier went out).
-fn settles(kind: &ObservationKind, user: &str) -> bool {
-    match kind {
-        ObservationKind::Frame(f) => {
-            f.direction == crate::wire::Direction::ServerToClient
-                && f.user.as_deref() == Some(user)
-                && f.view
-                    .pointer("/payload/CommSyncDL/queue/name")
-                    .and_then(serde_json::Value::as_str)
-                    == Some(BARRIER_QUEUE)
-        }
-        ObservationKind::Transport(t) => {
-            t.user.as_deref() == Some(user)
-                && matches!(
-                    t.what,
-                    observe::TransportWhat::ClosedByClient
-                        | observe::TransportWhat::ClosedByServer { .. }
-                )
-        }
-        ObservationKind::Http(_) => false,
-    }
-}
-
 #[derive(Debug)]
 pub(crate) struct Shared {
     world: Mutex<world::World>,
@@ -517,6 +495,8 @@ pub(crate) struct Shared {
     held: Mutex<Vec<HeldFrame>>,
     /// Uploaded attachments (`chatfiles.rs`).
     files: Mutex<chatfiles::Store>,
+    /// The slowest settle round so far, in µs (`settle.rs`): how slow the clients are now.
+    slowest_round_us: std::sync::atomic::AtomicU64,
 }
 
 /// A frame held back until the virtual clock reaches `at`.

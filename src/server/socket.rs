@@ -98,6 +98,18 @@ impl Registry {
         self.lock().1.remove(&conn);
     }
 
+    /// The users with a logged-in socket, each once, in name order.
+    pub(crate) fn online_users(&self) -> Vec<String> {
+        let users: std::collections::BTreeSet<String> = self
+            .lock()
+            .1
+            .values()
+            .filter(|e| e.online)
+            .filter_map(|e| e.named.clone())
+            .collect();
+        users.into_iter().collect()
+    }
+
     /// Writers of `user`'s sockets: logged-in ones only, or every one that named the user.
     pub(crate) fn of_user(&self, user: &str, online_only: bool) -> Vec<mpsc::UnboundedSender<Out>> {
         self.lock()

@@ -1,8 +1,9 @@
 //! `event`: wait for an SDK callback of a user whose data matches. Each event satisfies one
-//! step only; events need not arrive in step order.
+//! step only; events need not arrive in step order. Absence is decided by the settle rule
+//! (`runner::absence`), or by the deadline for a `timer = true` step.
 
-use super::{Broken, State};
-use crate::driver::{Driver, DriverFailure};
+use super::{Broken, Missing, State};
+use crate::driver::Driver;
 use crate::runner::matching;
 use crate::scenario::step::EventStep;
 use serde_json::Value;
@@ -12,40 +13,47 @@ pub(super) async fn run(
     state: &mut State<'_>,
     driver: &mut Driver,
     step: &EventStep,
+    timer: bool,
     deadline: Instant,
 ) -> Result<Option<Value>, Broken> {
     let EventStep { user, name, data } = step;
+    let started = Instant::now();
     let data = data.as_ref().map(|d| state.fill(d)).transpose()?;
     let used = &state.used_events;
-    let found = driver
-        .event_of(
-            Some(user),
-            0,
-            deadline,
-            &format!("event {name} for {user}"),
-            |i, e| {
-                !used.contains(&i)
-                    && e.event == *name
-                    && e.user.as_deref() == Some(user)
-                    && data
-                        .as_ref()
-                        .is_none_or(|d| matching::check(d, &e.data, "data").is_ok())
-            },
-        )
+    let recorder = state.server.recorder();
+    let what = format!("event {name} for {user}");
+    let found = state
+        .watch(&recorder)
+        .event(driver, Some(user), 0, timer, deadline, &what, |i, e| {
+            !used.contains(&i)
+                && e.event == *name
+                && e.user.as_deref() == Some(user)
+                && data
+                    .as_ref()
+                    .is_none_or(|d| matching::check(d, &e.data, "data").is_ok())
+        })
         .await;
     match found {
         Ok(index) => {
             state.used_events.insert(index);
             Ok(Some(driver.events()[index].data.clone()))
         }
-        Err(DriverFailure::Timeout { .. }) => Err(Broken::Expectation(explain_missing(
-            state,
-            driver,
-            user,
-            name,
-            data.as_ref(),
-        ))),
-        Err(other) => Err(other.into()),
+        Err(missing @ (Missing::Absent | Missing::Deadline)) => {
+            let when = match missing {
+                Missing::Absent => "once the run settled".to_string(),
+                _ => format!("within {} ms", (deadline - started).as_millis()),
+            };
+            Err(Broken::Expectation(explain_missing(
+                state,
+                driver,
+                user,
+                name,
+                data.as_ref(),
+                &when,
+            )))
+        }
+        Err(Missing::Unsettled(e)) => Err(Broken::Expectation(format!("waiting for {what}: {e}"))),
+        Err(Missing::Driver(other)) => Err(other.into()),
     }
 }
 
@@ -56,6 +64,7 @@ fn explain_missing(
     user: &str,
     name: &str,
     data: Option<&Value>,
+    when: &str,
 ) -> String {
     let candidates: Vec<String> = driver
         .events()
@@ -77,7 +86,7 @@ fn explain_missing(
         .map(|e| e.event.as_str())
         .collect();
     format!(
-        "no {name} for {user} arrived in time; events seen for {user}: {}",
+        "no {name} for {user} arrived {when}; events seen for {user}: {}",
         if seen.is_empty() {
             "none".to_string()
         } else {

@@ -1,7 +1,10 @@
 //! `frame`: wait for a frame on the wire (of a user, in a direction) whose canonical JSON view
-//! matches. Each frame satisfies one step only.
+//! matches. Each frame satisfies one step only. Absence is decided by the settle rule
+//! (`runner::absence`), or by the deadline for a `timer = true` step.
 
-use super::{Broken, State};
+use super::{Broken, Missing, State};
+use crate::driver::Driver;
+use crate::runner::absence::Moved;
 use crate::runner::matching;
 use crate::scenario::step::FrameStep;
 use crate::server::observe::ObservationKind;
@@ -10,7 +13,9 @@ use tokio::time::Instant;
 
 pub(super) async fn run(
     state: &mut State<'_>,
+    driver: &mut Driver,
     step: &FrameStep,
+    timer: bool,
     deadline: Instant,
 ) -> Result<Option<Value>, Broken> {
     let matches = state.fill(&step.matches)?;
@@ -18,6 +23,7 @@ pub(super) async fn run(
     let direction = step.dir;
     let recorder = state.server.recorder();
     let mut closest: Option<String> = None;
+    let mut last_look = false;
     loop {
         let seen = recorder.len();
         for o in recorder.observations() {
@@ -38,10 +44,32 @@ pub(super) async fn run(
                 Err(m) => closest = Some(m.to_string()),
             }
         }
-        if tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))
-            .await
-            .is_err()
-        {
+        let gone = if last_look {
+            true
+        } else if timer {
+            tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))
+                .await
+                .is_err()
+        } else {
+            match state
+                .watch(&recorder)
+                .settled_and_graced(driver, deadline)
+                .await
+            {
+                Ok(Moved::Something) => false,
+                // One more look: the settle recorded what the clients had sent.
+                Ok(Moved::Nothing) => {
+                    last_look = true;
+                    false
+                }
+                Err(Missing::Unsettled(e)) => {
+                    return Err(Broken::Expectation(format!("waiting for a frame: {e}")));
+                }
+                Err(Missing::Driver(e)) => return Err(e.into()),
+                Err(Missing::Absent | Missing::Deadline) => true,
+            }
+        };
+        if gone {
             let who = user.map(|u| format!(" for {u}")).unwrap_or_default();
             return Err(Broken::Expectation(format!(
                 "no {} frame{who} matched {matches}{}",

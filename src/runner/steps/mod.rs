@@ -25,10 +25,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The longest wait for a client to pull the barrier queue before going on regardless (a
-/// client that ignores NOTICEs then shows it in its transcript, not in a hang). A conforming
-/// client answers in milliseconds; the margin is for loaded CI machines.
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
+use super::absence::{Missing, SETTLE_TIMEOUT, Watch};
 
 /// What one scenario's run keeps between steps.
 pub(super) struct State<'a> {
@@ -164,14 +161,16 @@ impl<'a> State<'a> {
                 )
                 .await
             }
-            Action::Event(event) => event::run(self, driver, event, deadline).await,
-            Action::Frame(frame) => frame::run(self, frame, deadline).await,
+            Action::Event(event) => event::run(self, driver, event, step.timer, deadline).await,
+            Action::Frame(frame) => frame::run(self, driver, frame, step.timer, deadline).await,
             Action::Deliver(message) => deliver::run(self, message).await,
             Action::Advance(by) => advance::run(self, *by).await,
             Action::ServerClose(close) => server_close::run(self, close).await,
             Action::Kick { user, operation } => kick::run(self, user, *operation).await,
             Action::Fault(fault) => fault::run(self, fault),
-            Action::Quiet { user, window } => quiet::run(driver, user, *window).await,
+            Action::Quiet { user, window } => {
+                quiet::run(self, driver, user, *window, step.timer, deadline).await
+            }
         }
     }
 
@@ -180,6 +179,11 @@ impl<'a> State<'a> {
     pub(super) async fn settle(&self, user: &str) {
         let deadline = Instant::now() + SETTLE_TIMEOUT.min(self.step_timeout);
         self.control.settle(user, deadline).await;
+    }
+
+    /// A watch on this run's server, for the absence rule (`runner::absence`).
+    fn watch<'w>(&'w self, recorder: &'w crate::server::observe::Recorder) -> Watch<'w> {
+        Watch::new(&self.control, recorder)
     }
 
     /// A step's value with its `{{name.field}}` references and `<null>`s filled.

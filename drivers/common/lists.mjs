@@ -1,0 +1,33 @@
+// The op and callback lists of the driver protocol (DRIVER-PROTOCOL.md): the one source for every
+// JavaScript driver (Node and Chromium). No imports: the Chromium driver injects this file into
+// its pages as it is (see chromium/page-script.mjs).
+
+/** Protocol versions these drivers speak; `hello` answers with the highest one both sides know. */
+export const PROTOCOLS = [1, 2];
+/** Optional features announced in `hello`'s result (protocol 2). */
+export const CAPABILITIES = ['reset'];
+/** Every op the drivers implement (`reset` only from protocol 2 on). */
+export const OPS = ['hello', 'connect', 'send', 'recall', 'history', 'sessions', 'download', 'disconnect', 'shutdown'];
+/** Ops that name a user and run in that user's realm. */
+export const USER_OPS = ['connect', 'send', 'recall', 'history', 'sessions', 'download', 'disconnect'];
+
+// Every callback of conn.listen() under the guide's names (the protocol's list), then the ones
+// each generation accepts beside them, forwarded under their own names. 3.6.3 stores
+// onDeliveredMessage as onDeliverdMessage internally; listen() takes the guide's name. A name an
+// SDK never calls (4.x: onEmojiMessage, onMutedMessage) is registered and never fires.
+export const CALLBACKS = [
+  'onOpened', 'onClosed', 'onTextMessage', 'onEmojiMessage', 'onPictureMessage', 'onCmdMessage',
+  'onAudioMessage', 'onLocationMessage', 'onFileMessage', 'onCustomMessage', 'onVideoMessage',
+  'onPresence', 'onRoster', 'onInviteMessage', 'onOnline', 'onOffline', 'onError',
+  'onBlacklistUpdate', 'onRecallMessage', 'onReceivedMessage', 'onDeliveredMessage',
+  'onReadMessage', 'onCreateGroup', 'onMutedMessage', 'onChannelMessage',
+];
+export const EXTRA_CALLBACKS = {
+  3: ['onConfirmPop', 'onContactAgreed', 'onContactRefuse', 'onContactInvited', 'onContactDeleted',
+    'onContactAdded', 'onUpdateMyGroupList', 'onUpdateMyRoster'],
+  4: ['onContactAgreed', 'onContactRefuse', 'onContactInvited', 'onContactDeleted', 'onContactAdded',
+    'onReconnecting', 'onConnected', 'onDisconnected', 'onModifiedMessage', 'onCombineMessage',
+    'onOfflineMessageSyncStart', 'onOfflineMessageSyncFinish', 'onTokenWillExpire', 'onTokenExpired'],
+};
+/** The upload callbacks of a `send`, forwarded as events whose data carries `localId`. */
+export const UPLOAD_CALLBACKS = ['onFileUploadProgress', 'onFileUploadComplete', 'onFileUploadError'];

@@ -1,0 +1,216 @@
+//! Deciding that something expected is absent without waiting for a deadline.
+//!
+//! An expected event (or `quiet` step's silence) is judged once the run is settled
+//! ([`Control::settle_all`]: every client has handled everything the server sent and the server
+//! has recorded everything the clients sent), plus a short grace for callbacks an SDK defers
+//! past its next frame (a `setTimeout(0)`, a promise, a worker's message to the driver's main
+//! thread). If nothing moved during the grace, neither a frame nor a driver line, what has not
+//! arrived will not: the step fails at once, naming what did arrive. If something moved, the
+//! run is settled again. A step whose event comes from the client's own timer (`timer = true`)
+//! keeps a wall-clock deadline instead.
+//!
+//! This module owns that rule; the steps call it.
+
+use crate::driver::protocol::Event;
+use crate::driver::{Driver, DriverFailure};
+use crate::server::{Control, SettleError, observe::Recorder};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The grace after a settle: how long a callback may come after its client pulled the barrier.
+/// Measured (README, "Speed"): 40 ms let a callback the reference client fires without any frame
+/// (an empty upload's `onFileUploadError`) come late once in 20 runs at load 20 on 2 cores.
+/// `IMSPEC_GRACE_MS` overrides it, `IMSPEC_TRACE_GRACE=1` shows the late-comers.
+pub const GRACE: Duration = Duration::from_millis(100);
+
+/// The grace in force: [`GRACE`], or `IMSPEC_GRACE_MS` when set.
+pub fn grace() -> Duration {
+    static GRACE_IN_FORCE: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *GRACE_IN_FORCE.get_or_init(|| {
+        std::env::var("IMSPEC_GRACE_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(GRACE, Duration::from_millis)
+    })
+}
+
+/// Whether `IMSPEC_TRACE_GRACE` asks for a stderr line per event that came after a settle
+/// (how long after), the figures [`GRACE`] is chosen from.
+fn tracing() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("IMSPEC_TRACE_GRACE").is_some())
+}
+
+/// How long one settle may take before the run is declared unsettled (a conforming client
+/// answers a barrier in milliseconds; the margin is for loaded CI machines).
+pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a wait ended without the event.
+#[derive(Debug)]
+pub enum Missing {
+    /// Settled, graced, nothing moved: it is absent.
+    Absent,
+    /// The step's deadline passed (timer steps, or a run that kept moving).
+    Deadline,
+    /// The run could not be settled.
+    Unsettled(SettleError),
+    /// The driver broke.
+    Driver(DriverFailure),
+}
+
+/// The moving parts a wait watches.
+pub struct Watch<'a> {
+    control: &'a Control,
+    recorder: &'a Recorder,
+    grace: Duration,
+    /// When the last settle ended.
+    last_settle: std::cell::Cell<Instant>,
+}
+
+impl<'a> Watch<'a> {
+    /// Watches a run's server (its control to settle, its recorder to see frames move), with
+    /// the grace in force ([`grace`]).
+    pub fn new(control: &'a Control, recorder: &'a Recorder) -> Self {
+        Watch {
+            control,
+            recorder,
+            grace: grace(),
+            last_settle: std::cell::Cell::new(Instant::now()),
+        }
+    }
+
+    /// Waits for an event from index `from` on that satisfies `matches`; returns its index.
+    /// `timer`: keep `deadline` as a wall-clock deadline (no absence rule). Otherwise the
+    /// absence rule decides, `deadline` only bounding a run that never stops moving.
+    /// An `exception` the driver reports on `user` (or on no user) ends the wait at once.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn event(
+        &self,
+        driver: &mut Driver,
+        user: Option<&str>,
+        from: usize,
+        timer: bool,
+        deadline: Instant,
+        what: &str,
+        mut matches: impl FnMut(usize, &Event) -> bool,
+    ) -> Result<usize, Missing> {
+        if timer {
+            return driver
+                .event_of(user, from, deadline, what, matches)
+                .await
+                .map_err(deadline_or_driver);
+        }
+        let mut checked = from;
+        let mut settled_at: Option<Instant> = None;
+        // Most awaited events are on their way: give them the grace before the first settle
+        // (a settle is a round trip through every client).
+        let first_wait = (Instant::now() + self.grace).min(deadline);
+        while scan(driver.events(), &mut checked, &mut matches).is_none()
+            && !driver.has_exception(user)
+            && driver
+                .next_line_until(first_wait)
+                .await
+                .map_err(Missing::Driver)?
+        {}
+        loop {
+            if let Some(found) = scan(driver.events(), &mut checked, &mut matches) {
+                if let Some(at) = settled_at.filter(|_| tracing()) {
+                    eprintln!(
+                        "imspec: grace: {what} came {} µs after a settle",
+                        at.elapsed().as_micros()
+                    );
+                }
+                return Ok(found);
+            }
+            if let Some(exception) = driver.take_exception(user) {
+                return Err(Missing::Driver(exception));
+            }
+            let settled = self.settled_and_graced(driver, deadline).await;
+            settled_at = Some(self.last_settle.get());
+            match settled? {
+                Moved::Nothing => {
+                    return scan(driver.events(), &mut checked, &mut matches)
+                        .ok_or(Missing::Absent);
+                }
+                Moved::Something => {}
+            }
+        }
+    }
+
+    /// Collects everything the clients will do on their own (settle + grace, again while
+    /// something moves), for a `quiet` step to look at.
+    pub async fn quiesce(&self, driver: &mut Driver, deadline: Instant) -> Result<(), Missing> {
+        loop {
+            if let Moved::Nothing = self.settled_and_graced(driver, deadline).await? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Settles the run, then waits out the grace collecting driver lines; says whether anything
+    /// moved after the settle (a frame, an HTTP exchange, a driver line).
+    pub async fn settled_and_graced(
+        &self,
+        driver: &mut Driver,
+        deadline: Instant,
+    ) -> Result<Moved, Missing> {
+        if Instant::now() >= deadline {
+            return Err(Missing::Deadline);
+        }
+        let settle_by = (Instant::now() + SETTLE_TIMEOUT).min(deadline);
+        let settling = Instant::now();
+        self.control
+            .settle_all(settle_by)
+            .await
+            .map_err(Missing::Unsettled)?;
+        self.last_settle.set(Instant::now());
+        // On a loaded machine everything is slower, the driver's stdout too: the grace is at
+        // least twice what this settle took and twice the slowest barrier round of the run.
+        let grace = self
+            .grace
+            .max(2 * settling.elapsed())
+            .max(2 * self.control.slowest_round());
+        let (frames, lines) = (self.recorder.len(), driver.log().len());
+        let grace_end = (Instant::now() + grace).min(deadline);
+        // Any line ends the grace early: it is looked at, and the run settled again.
+        driver
+            .next_line_until(grace_end)
+            .await
+            .map_err(Missing::Driver)?;
+        let moved = driver.log().len() != lines || self.control.moved_since(frames);
+        Ok(if moved {
+            Moved::Something
+        } else {
+            Moved::Nothing
+        })
+    }
+}
+
+/// Whether anything moved during a grace.
+pub enum Moved {
+    /// Nothing: what has not arrived will not.
+    Nothing,
+    /// Something: settle again.
+    Something,
+}
+
+fn scan(
+    events: &[Event],
+    checked: &mut usize,
+    matches: &mut impl FnMut(usize, &Event) -> bool,
+) -> Option<usize> {
+    while *checked < events.len() {
+        if matches(*checked, &events[*checked]) {
+            return Some(*checked);
+        }
+        *checked += 1;
+    }
+    None
+}
+
+fn deadline_or_driver(failure: DriverFailure) -> Missing {
+    match failure {
+        DriverFailure::Timeout { .. } => Missing::Deadline,
+        other => Missing::Driver(other),
+    }
+}

@@ -1,0 +1,219 @@
+//! Settling a run by fixpoint: the runner's way to know that every client has done all it will
+//! do on its own, without waiting on the clock.
+//!
+//! One round pushes a NOTICE for the always-empty [`BARRIER_QUEUE`] to every logged-in socket
+//! and waits until each pulled it (and got the answer) or closed. A client pulls a queue only
+//! after handling every frame the server sent before, and frames reach the server in the order
+//! the client sent them, so once a round is answered everything each client did before it is
+//! recorded. Frames a client sends on its own when it handles a frame (automatic delivery
+//! receipts, acks, a reconnect) can make the server send more (a receipt routed to its sender):
+//! so rounds repeat until one in which nothing but barrier frames moved, in either direction.
+//! This module owns that loop; it never looks at drivers or scenarios.
+
+use super::observe::{ObservationKind, TransportWhat};
+use super::{BARRIER_QUEUE, Control, session, socket};
+use crate::wire::{Direction, jid};
+use futures_util::future::join_all;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use tokio::time::Instant;
+
+/// The most rounds a settle takes before it gives up: a client that answers every barrier but
+/// keeps sending frames of its own (a reconnect loop, a heartbeat faster than a round) never
+/// settles.
+pub const MAX_ROUNDS: usize = 50;
+
+/// Why a run could not be settled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettleError {
+    /// A logged-in client did not pull the barrier before the deadline.
+    #[error(
+        "{user}'s client never settled: it did not pull the `{BARRIER_QUEUE}` queue announced \
+         by a NOTICE within {waited_ms} ms (a client that ignores NOTICEs, or waits on an \
+         unacked pull, does not)"
+    )]
+    NoPull {
+        /// The user whose socket did not answer.
+        user: String,
+        /// How long the settle waited in all.
+        waited_ms: u128,
+    },
+    /// Frames kept moving round after round.
+    #[error(
+        "the run never settled: frames still moved after {rounds} barrier rounds (the last: {last})"
+    )]
+    Moving {
+        /// How many rounds ran.
+        rounds: usize,
+        /// The last observation that was not a barrier frame.
+        last: String,
+    },
+}
+
+/// What a settle did, for tests and diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    /// Rounds taken (the last one moved nothing); 0 when no client was logged in.
+    pub rounds: usize,
+}
+
+impl Control {
+    /// Settles every logged-in client by fixpoint (see the module docs): returns once a
+    /// barrier round moved nothing but barrier frames, or fails at `deadline` naming the client
+    /// that did not pull, or after [`MAX_ROUNDS`] rounds that all moved something.
+    pub async fn settle_all(&self, deadline: Instant) -> Result<Settled, SettleError> {
+        let started = Instant::now();
+        let recorder = &self.shared.recorder;
+        let mut last = String::new();
+        for round in 1..=MAX_ROUNDS {
+            let users = self.shared.conns.online_users();
+            if users.is_empty() && round == 1 {
+                return Ok(Settled { rounds: 0 });
+            }
+            let mark = recorder.len();
+            let round_started = Instant::now();
+            let notice = session::notice(jid::user(self.shared.world().app_key(), BARRIER_QUEUE));
+            let sockets: Vec<(String, usize)> = join_all(users.iter().map(|user| {
+                let notice = &notice;
+                async move {
+                    (
+                        user.clone(),
+                        socket::notify(&self.shared, user, notice).await,
+                    )
+                }
+            }))
+            .await;
+            let expected: BTreeMap<String, usize> = sockets.into_iter().collect();
+            self.wait_pulls(mark, &expected, deadline)
+                .await
+                .map_err(|user| SettleError::NoPull {
+                    user,
+                    waited_ms: started.elapsed().as_millis(),
+                })?;
+            let took = round_started.elapsed().as_micros() as u64;
+            self.shared
+                .slowest_round_us
+                .fetch_max(took, std::sync::atomic::Ordering::Relaxed);
+            let moved = recorder
+                .since(mark)
+                .into_iter()
+                .rev()
+                .find(|o| !is_barrier_observation(&o.kind));
+            match moved {
+                None => return Ok(Settled { rounds: round }),
+                Some(o) => last = describe(&o.kind),
+            }
+        }
+        Err(SettleError::Moving {
+            rounds: MAX_ROUNDS,
+            last,
+        })
+    }
+
+    /// The slowest settle round of this server so far: a barrier's round trip through the
+    /// slowest client, which grows with the machine's load.
+    pub fn slowest_round(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(
+            self.shared
+                .slowest_round_us
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    /// Whether anything but barrier frames was recorded from position `mark` of the recorder
+    /// on: a frame either way, an HTTP exchange, a socket event.
+    pub fn moved_since(&self, mark: usize) -> bool {
+        self.shared
+            .recorder
+            .since(mark)
+            .iter()
+            .any(|o| !is_barrier_observation(&o.kind))
+    }
+
+    /// Waits until each user in `expected` has as many barrier answers or closes recorded since
+    /// `from` as it had sockets notified; returns the first user that falls short at `deadline`.
+    async fn wait_pulls(
+        &self,
+        from: usize,
+        expected: &BTreeMap<String, usize>,
+        deadline: Instant,
+    ) -> Result<(), String> {
+        let recorder = &self.shared.recorder;
+        loop {
+            let seen = recorder.len();
+            let observed = recorder.since(from);
+            let short = expected.iter().find(|&(user, &sockets)| {
+                observed.iter().filter(|o| settles(&o.kind, user)).count() < sockets
+            });
+            let Some((user, _)) = short else {
+                return Ok(());
+            };
+            if tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))
+                .await
+                .is_err()
+            {
+                return Err(user.clone());
+            }
+        }
+    }
+}
+
+/// Whether a frame belongs to the barrier: its NOTICE, the client's pull, the answer.
+pub fn is_barrier_frame(view: &Value) -> bool {
+    [
+        "/payload/CommNotice/queue/name",
+        "/payload/CommSyncUL/queue/name",
+        "/payload/CommSyncDL/queue/name",
+    ]
+    .iter()
+    .any(|p| view.pointer(p).and_then(Value::as_str) == Some(BARRIER_QUEUE))
+}
+
+fn is_barrier_observation(kind: &ObservationKind) -> bool {
+    matches!(kind, ObservationKind::Frame(f) if is_barrier_frame(&f.view))
+}
+
+/// Whether an observation settles one of `user`'s sockets: the answer to its pull of the
+/// barrier queue, or its close (a `disconnect` the server had not noticed yet when the barrier
+/// went out).
+pub(super) fn settles(kind: &ObservationKind, user: &str) -> bool {
+    match kind {
+        ObservationKind::Frame(f) => {
+            f.direction == Direction::ServerToClient
+                && f.user.as_deref() == Some(user)
+                && f.view
+                    .pointer("/payload/CommSyncDL/queue/name")
+                    .and_then(Value::as_str)
+                    == Some(BARRIER_QUEUE)
+        }
+        ObservationKind::Transport(t) => {
+            t.user.as_deref() == Some(user)
+                && matches!(
+                    t.what,
+                    TransportWhat::ClosedByClient | TransportWhat::ClosedByServer { .. }
+                )
+        }
+        ObservationKind::Http(_) => false,
+    }
+}
+
+/// One line naming an observation, for the error of a run that never settles.
+fn describe(kind: &ObservationKind) -> String {
+    match kind {
+        ObservationKind::Http(h) => format!("HTTP {} {}", h.method, h.path),
+        ObservationKind::Frame(f) => format!(
+            "{} {} frame of {}",
+            f.direction.as_str(),
+            f.view
+                .get("command")
+                .and_then(Value::as_str)
+                .unwrap_or("SYNC"),
+            f.user.as_deref().unwrap_or("an unnamed socket")
+        ),
+        ObservationKind::Transport(t) => format!(
+            "socket event {:?} of {}",
+            t.what,
+            t.user.as_deref().unwrap_or("an unnamed socket")
+        ),
+    }
+}
