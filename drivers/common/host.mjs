@@ -131,6 +131,10 @@ export function runHost(backend) {
   async function reset(id) {
     const used = [...users.values()];
     users.clear();
+    // requests the SDK never settled are answered (DRIVER-PROTOCOL.md: before the reset reply)
+    for (const slot of used) {
+      for (const [pid, op] of slot.pending) reply(pid, false, { type: 'driver-error', message: `reset before the ${op} completed` });
+    }
     await Promise.all(used.map(dispose));
     fillSpares(SPARES);
     reply(id, true, {});
