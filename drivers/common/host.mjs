@@ -131,7 +131,13 @@ export function runHost(backend) {
   async function reset(id) {
     const used = [...users.values()];
     users.clear();
-    await Promise.all(used.map(dispose));
+    // requests the SDK never settled are answered (DRIVER-PROTOCOL.md: before the reset reply)
+    for (const slot of used) {
+      for (const [pid, op] of slot.pending) reply(pid, false, { type: 'driver-error', message: `reset before the ${op} completed` });
+    }
+    // Once disposed, a realm's lines are dropped (startRealm), so the reply need not wait for a
+    // browser context to finish closing: at most 500 ms (the harness allows reset 2 s).
+    await Promise.race([Promise.all(used.map(dispose)), new Promise((r) => setTimeout(r, 500))]);
     fillSpares(SPARES);
     reply(id, true, {});
   }
