@@ -78,7 +78,9 @@ export function runChromiumDriver(sdkKey) {
   }
   async function launch() {
     const puppeteer = require('puppeteer-core');
-    const userDir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'imspec-chromium-'));
+    const tmp = process.env.TMPDIR || '/tmp';
+    removeOrphanProfiles(tmp);
+    const userDir = fs.mkdtempSync(path.join(tmp, `imspec-chromium-${process.pid}-`));
     child = spawn(browserPath(), [
       '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
       '--no-default-browser-check', '--disable-extensions', '--disable-background-networking',
@@ -107,6 +109,19 @@ export function runChromiumDriver(sdkKey) {
     }
   }
   let closing = false;
+
+  // A driver killed with its process group (SIGKILL) cannot remove its browser profile: the next
+  // driver removes every profile whose driver process is gone.
+  function removeOrphanProfiles(tmp) {
+    let names = [];
+    try { names = fs.readdirSync(tmp); } catch { return; }
+    for (const name of names) {
+      const m = /^imspec-chromium-(\d+)-/.exec(name);
+      if (!m) continue;
+      try { process.kill(Number(m[1]), 0); continue; } catch (e) { if (e.code !== 'ESRCH') continue; }
+      try { fs.rmSync(path.join(tmp, name), { recursive: true, force: true }); } catch { /* raced */ }
+    }
+  }
 
   async function newPage(label) {
     const b = await browser();
