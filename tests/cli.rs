@@ -60,7 +60,9 @@ fn an_expected_failure_without_a_reason_gives_exit_2() {
 
 #[test]
 fn a_listed_scenario_that_passes_is_xpass_and_fails_the_run() {
-    let output = run_login_ok_expecting("login/ok  # pretend it fails\n");
+    let output = run_login_ok_expecting(
+        "login/ok  # guide L94 \"e.type === '503' unknown error\": pretend it fails\n",
+    );
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains("XPASS"));
 }

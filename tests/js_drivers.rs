@@ -245,3 +245,41 @@ fn walk(path: &Path) -> Vec<PathBuf> {
         vec![path.to_path_buf()]
     }
 }
+
+/// Through the harness: the step waiting on the connect fails with the SDK's exception, its
+/// message and stack, not with the step's deadline.
+#[test]
+fn the_harness_fails_the_connect_step_with_the_sdks_exception() {
+    installed("drivers/websdk4", "easemob-websdk");
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = throwing_bundle(dir.path());
+    let report = dir.path().join("report.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imspec"))
+        .args([
+            "run",
+            "--filter",
+            "login/ok",
+            "--step-timeout-ms",
+            "60000",
+            "--client",
+        ])
+        .arg("node drivers/websdk4/driver.mjs")
+        .arg("--json")
+        .arg(&report)
+        .env("IMSPEC_WEBSDK", &bundle)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let scenario = &report["scenarios"][0];
+    let failure = scenario["failure"].as_str().unwrap();
+    assert!(
+        failure.contains("imspec test: thrown inside the SDK during connect"),
+        "{failure}"
+    );
+    assert!(
+        scenario["duration_ms"].as_u64().unwrap() < 30_000,
+        "waited for a deadline: {scenario}"
+    );
+}
