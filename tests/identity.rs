@@ -133,7 +133,7 @@ fn an_unknown_sdk_that_behaves_like_3_6_3_passes_without_a_wire_baseline() {
         output.contains("--snapshots DIR --update-snapshots"),
         "{output}"
     );
-    let notes = report["notes"].as_array().unwrap();
+    let notes = report["remarks"].as_array().unwrap();
     assert_eq!(notes.len(), 1, "{notes:?}");
 
     // With --require-snapshots a missing baseline fails.
@@ -176,5 +176,5 @@ fn an_unknown_sdk_that_behaves_like_3_6_3_passes_without_a_wire_baseline() {
         ],
     );
     assert_eq!(code, 0, "{output}");
-    assert_eq!(report["notes"].as_array().unwrap().len(), 0, "{output}");
+    assert_eq!(report["remarks"].as_array().unwrap().len(), 0, "{output}");
 }

@@ -105,6 +105,9 @@ pub struct Driver {
     stderr: Arc<Mutex<VecDeque<String>>>,
     stderr_reader: Option<tokio::task::JoinHandle<()>>,
     next_id: u64,
+    /// The first request id of the current scenario: a late reply to an earlier scenario's
+    /// request (one the SDK settled only after the reset) is dropped, not held against this one.
+    scenario_first_id: u64,
     replies: HashMap<u64, Reply>,
     outstanding: HashMap<u64, String>,
     users: HashMap<u64, Option<String>>,
@@ -188,6 +191,7 @@ impl Driver {
             stderr,
             stderr_reader: Some(stderr_reader),
             next_id: 1,
+            scenario_first_id: 1,
             replies: HashMap::new(),
             outstanding: HashMap::new(),
             users: HashMap::new(),
@@ -286,6 +290,7 @@ impl Driver {
         }
         self.replies.clear();
         self.outstanding.clear();
+        self.scenario_first_id = self.next_id;
         self.events.clear();
         self.log.clear();
         self.stderr
@@ -526,6 +531,16 @@ impl Driver {
             Ok(Some(Ok(DriverLine::Event(event)))) => {
                 self.log.push(LogEntry::Event(event.clone()));
                 self.events.push(event);
+                Ok(())
+            }
+            Ok(Some(Ok(DriverLine::Reply(reply)))) if reply.id < self.scenario_first_id => {
+                self.stderr
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push_back(format!(
+                        "imspec: dropped a late reply to request {} of the previous scenario",
+                        reply.id
+                    ));
                 Ok(())
             }
             Ok(Some(Ok(DriverLine::Reply(reply)))) => {
