@@ -162,31 +162,16 @@ fn cell(run: &ScenarioRun) -> Cell {
 mod tests {
     use super::*;
     use crate::runner::{Outcome, StepFailure};
-    use std::path::PathBuf;
-    use std::time::Duration;
 
     fn run(id: &str, verdict: Verdict, reason: Option<&str>) -> ScenarioRun {
         ScenarioRun {
-            id: id.into(),
-            path: PathBuf::from(format!("scenarios/{id}.toml")),
-            purpose: String::new(),
-            guide: String::new(),
             outcome: match verdict {
                 Verdict::Pass | Verdict::Xpass => Outcome::Pass,
                 _ => Outcome::Fail(StepFailure::at_start("broke".into())),
             },
             verdict,
             expected_reason: reason.map(str::to_string),
-            duration: Duration::ZERO,
-            hello: None,
-            stderr_tail: String::new(),
-            transcript: String::new(),
-            diff: None,
-            notes: Vec::new(),
-            snapshot_written: false,
-            remarks: Vec::new(),
-            steps: Vec::new(),
-            wire: Vec::new(),
+            ..ScenarioRun::for_tests(id)
         }
     }
 

@@ -230,19 +230,7 @@ impl ScenarioRun {
             path: scenario.path.clone(),
             purpose: scenario.purpose.clone(),
             guide: scenario.guide_summary(),
-            outcome: Outcome::Pass,
-            verdict: Verdict::Pass,
-            expected_reason: None,
-            duration: Duration::ZERO,
-            hello: None,
-            stderr_tail: String::new(),
-            transcript: String::new(),
-            diff: None,
-            notes: Vec::new(),
-            snapshot_written: false,
-            remarks: Vec::new(),
-            steps: Vec::new(),
-            wire: Vec::new(),
+            ..Self::empty()
         }
     }
 
@@ -252,6 +240,17 @@ impl ScenarioRun {
         ScenarioRun {
             id: id.into(),
             path: format!("scenarios/{id}.toml").into(),
+            purpose: String::new(),
+            guide: String::new(),
+            ..Self::empty()
+        }
+    }
+
+    /// Everything but the scenario's identity at its starting value.
+    fn empty() -> Self {
+        ScenarioRun {
+            id: String::new(),
+            path: PathBuf::new(),
             purpose: String::new(),
             guide: String::new(),
             outcome: Outcome::Pass,
