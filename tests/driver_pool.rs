@@ -31,6 +31,16 @@ async fn run(
     reuse: bool,
     snapshots: &Path,
 ) -> Vec<ScenarioRun> {
+    run_in(SCENARIOS, client, filters, reuse, snapshots).await
+}
+
+async fn run_in(
+    scenarios: &str,
+    client: ClientSpec,
+    filters: &[&str],
+    reuse: bool,
+    snapshots: &Path,
+) -> Vec<ScenarioRun> {
     let config = RunConfig {
         client,
         step_timeout: Duration::from_secs(5),
@@ -43,7 +53,7 @@ async fn run(
         expected: ExpectedFailures::default(),
     };
     let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
-    let scenarios = runner::select(Path::new(SCENARIOS), &filters).unwrap();
+    let scenarios = runner::select(Path::new(scenarios), &filters).unwrap();
     let control = RunControl {
         reuse_drivers: reuse,
         ..RunControl::default()
@@ -109,6 +119,52 @@ async fn a_scenario_after_a_leaky_one_on_the_same_driver_gets_its_transcript_alo
         alone[0].failure_message()
     );
     assert_eq!(after.transcript, alone[0].transcript);
+}
+
+/// The Node driver keeps its workers between scenarios and reloads the SDK in them
+/// (drivers/common/node-realm.mjs, "Recycling"): with two spare realms loaded ahead, the third
+/// scenario's users get the workers the first scenario's users had. Its transcript must be the one
+/// it gets on a fresh driver.
+#[tokio::test]
+async fn a_scenario_in_recycled_node_realms_gets_its_transcript_alone() {
+    let installed = Path::new("drivers/websdk/node_modules/easemob-websdk").is_dir();
+    if !installed && std::env::var_os("CI").is_none() {
+        eprintln!("skipped: run `npm ci --prefix drivers/websdk` (the README's test command does)");
+        return;
+    }
+    let scenarios = "tests/fixtures/pool/recycle";
+    let node = "exec node drivers/websdk/driver.mjs";
+    let dir = tempfile::tempdir().unwrap();
+    let spawns = dir.path().join("spawns");
+    let all = run_in(
+        scenarios,
+        counted(&spawns, node),
+        &["pool/*"],
+        true,
+        &dir.path().join("a"),
+    )
+    .await;
+    assert_eq!(starts(&spawns), 1, "one driver serves the three scenarios");
+    assert_eq!(
+        all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["pool/a1-leaves-state", "pool/a2-leaves-state", "pool/b-alone"]
+    );
+    for run in &all {
+        assert_eq!(run.verdict, Verdict::Pass, "{}: {:?}", run.id, run.failure_message());
+    }
+    let alone = run_in(
+        scenarios,
+        ClientSpec {
+            env: vec![("IMSPEC_NODE_RECYCLE".into(), "0".into())],
+            ..counted(&spawns, node)
+        },
+        &["pool/b-alone"],
+        false,
+        &dir.path().join("b"),
+    )
+    .await;
+    assert_eq!(alone[0].verdict, Verdict::Pass, "{:?}", alone[0].failure_message());
+    assert_eq!(all[2].transcript, alone[0].transcript);
 }
 
 #[tokio::test]

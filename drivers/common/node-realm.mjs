@@ -7,6 +7,12 @@
 // Why a worker per user: 3.x keeps its socket in module-level state and _msgHash on the
 // prototype; 4.x keeps a module-level id counter and offline-sync statistics. This file is both
 // the main-thread backend and the worker's entry point.
+//
+// Recycling: starting a worker and its polyfills costs about as much as loading the SDK, so a
+// disposed realm's worker is kept and reloaded: every socket, request and timer its SDK opened is
+// closed, the bundle's modules are dropped from the require cache and the globals it added are
+// removed, and the bundle is evaluated afresh (new module state, as in a new worker). A message
+// of an earlier generation is dropped. A worker serves at most RECYCLE_LIMIT generations.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -16,17 +22,24 @@ import { createSdkHost } from './sdk-host.mjs';
 import { bundleFacts, sdkVersion } from './bundle.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
+/** Generations one worker serves before it is replaced (bounds what a reload could accumulate). */
+const RECYCLE_LIMIT = 40;
+/** Loaded workers kept idle for the next realms. */
+const IDLE_LIMIT = 4;
 
 /** Runs a Node driver for the SDK the adapter names (IMSPEC_WEBSDK=<bundle> loads another build). */
 export function runNodeDriver(adapter) {
   const bundle = process.env.IMSPEC_WEBSDK ? path.resolve(process.cwd(), process.env.IMSPEC_WEBSDK) : null;
   const params = { ...adapter, bundle };
+  // IMSPEC_NODE_RECYCLE=0: a new worker for every realm (to compare against recycling)
+  const recycle = process.env.IMSPEC_NODE_RECYCLE !== '0';
+  const idle = [];
   runHost({
     name: adapter.name,
     sdkName: adapter.pkg,
     reuseProbe: !!adapter.reuseProbe,
     probe: () => probeInNode(params),
-    newRealm: () => workerRealm(params),
+    newRealm: () => workerRealm(params, recycle ? idle : null),
   });
 }
 
@@ -52,26 +65,66 @@ function startWorker(params, label) {
   return worker;
 }
 
-function workerRealm(params) {
-  let user = null;
-  const worker = startWorker(params, () => user ?? 'spare');
+/**
+ * A worker that hosts one realm after another: {worker, gen, uses, realm, loaded, exited}.
+ * `realm` is the realm of the current generation; messages of another generation are dropped.
+ */
+function startVessel(params) {
+  const vessel = { gen: 0, uses: 1, realm: null, loaded: null, exited: false, user: null };
+  vessel.worker = startWorker(params, () => vessel.user ?? 'spare');
+  vessel.worker.on('message', (m) => {
+    if (m.gen !== vessel.gen) return; // a message of an earlier generation
+    if (m.kind === 'ready') { vessel.loaded = m; if (vessel.realm) vessel.realm.loaded(m); } else if (vessel.realm) vessel.realm.onMessage(m);
+  });
+  vessel.worker.on('error', (e) => {
+    process.stderr.write(`[${vessel.user ?? 'spare'}] worker error: ${e && e.stack || e}\n`);
+    if (vessel.realm) vessel.realm.loaded({ error: String(e && e.message || e) });
+  });
+  vessel.worker.on('exit', (code) => {
+    vessel.exited = true;
+    if (vessel.realm) {
+      vessel.realm.loaded({ error: `the SDK worker exited (code ${code})` });
+      vessel.realm.onExit(`worker exit code ${code}`);
+    }
+  });
+  return vessel;
+}
+
+/** A realm in a loaded idle worker when there is one (`idle`: null when recycling is off). */
+function workerRealm(params, idle) {
+  let vessel = null;
+  while (idle && idle.length && !vessel) {
+    const v = idle.shift();
+    if (!v.exited) vessel = v;
+  }
+  vessel = vessel || startVessel(params);
   let loaded;
   const realm = {
     ready: new Promise((resolve) => { loaded = resolve; }),
-    assign(u) { user = u; worker.postMessage({ kind: 'assign', user: u }); },
-    request(id, op, args) { worker.postMessage({ kind: 'req', id, op, args }); },
-    dispose: () => worker.terminate(),
+    loaded: (m) => loaded(m),
+    assign(u) { vessel.user = u; vessel.worker.postMessage({ kind: 'assign', user: u }); },
+    request(id, op, args) { vessel.worker.postMessage({ kind: 'req', id, op, args }); },
+    dispose: () => retire(vessel, realm, params, idle),
   };
-  worker.on('message', (m) => { if (m.kind === 'ready') loaded(m); else realm.onMessage(m); });
-  worker.on('error', (e) => {
-    process.stderr.write(`[${user ?? 'spare'}] worker error: ${e && e.stack || e}\n`);
-    loaded({ error: String(e && e.message || e) });
-  });
-  worker.on('exit', (code) => {
-    loaded({ error: `the SDK worker exited (code ${code})` });
-    realm.onExit(`worker exit code ${code}`);
-  });
+  vessel.realm = realm;
+  if (vessel.loaded) loaded(vessel.loaded);
   return realm;
+}
+
+/** The realm is done with: its worker reloads the SDK for another realm, or ends. */
+function retire(vessel, realm, params, idle) {
+  if (vessel.realm !== realm) return Promise.resolve();
+  vessel.realm = null;
+  vessel.user = null;
+  if (!idle || vessel.exited || vessel.uses >= RECYCLE_LIMIT || vessel.loaded?.error || idle.length >= IDLE_LIMIT) {
+    return vessel.worker.terminate();
+  }
+  vessel.gen += 1;
+  vessel.uses += 1;
+  vessel.loaded = null;
+  vessel.worker.postMessage({ kind: 'recycle', gen: vessel.gen });
+  idle.push(vessel);
+  return Promise.resolve();
 }
 
 function prefixPipe(stream, label, which) {
@@ -103,35 +156,106 @@ function workerThread(params) {
   // Browser-like: an exception escaping a callback does not end the "page"; it becomes the
   // protocol's `exception` event once the SDK host exists.
   let host = null;
-  const uncaught = (e) => (host ? host.exception(e) : log('uncaught exception while loading:', e));
+  const uncaught = (e) => (host ? host.exception(e) : log('uncaught exception outside a realm:', e));
   process.on('uncaughtException', uncaught);
   process.on('unhandledRejection', uncaught);
 
   installPolyfills(require, params);
+  const opened = trackOpened(globalThis);
+  const baseGlobals = new Set(Reflect.ownKeys(globalThis));
+  const baseModules = new Set(Object.keys(require.cache));
 
   const target = params.bundle || params.pkg;
-  let W, facts;
-  try {
-    facts = bundleFacts(require, target, params);
-    W = loadSdk(require, target);
-  } catch (e) {
-    log('cannot load the SDK:', e);
-    parentPort.postMessage({ kind: 'ready', error: String(e && e.message || e) });
-    parentPort.on('message', (m) => {
-      if (m.kind === 'req') parentPort.postMessage({ kind: 'reply', id: m.id, ok: false, json: JSON.stringify({ type: 'driver-error', message: 'cannot load the SDK bundle: ' + (e && e.message || e) }) });
-    });
-    return;
-  }
-  if (params.probe) {
-    parentPort.postMessage({ kind: 'ready', name: facts.name, version: sdkVersion(W, facts) });
-    return;
-  }
-  host = createSdkHost({ W, gen: facts.gen, post: (m) => parentPort.postMessage(m), log, trace });
-  parentPort.postMessage({ kind: 'ready', name: facts.name, version: params.reuseProbe ? sdkVersion(W, facts) : undefined });
+  let gen = 0;
+  let loadError = null;
+  const load = () => {
+    const mine = gen;
+    const post = (m) => { if (mine === gen) parentPort.postMessage({ ...m, gen: mine }); };
+    let W, facts;
+    try {
+      facts = bundleFacts(require, target, params);
+      W = loadSdk(require, target);
+    } catch (e) {
+      log('cannot load the SDK:', e);
+      loadError = e;
+      post({ kind: 'ready', error: String(e && e.message || e) });
+      return;
+    }
+    if (params.probe) {
+      post({ kind: 'ready', name: facts.name, version: sdkVersion(W, facts) });
+      return;
+    }
+    host = createSdkHost({ W, gen: facts.gen, post, log, trace });
+    post({ kind: 'ready', name: facts.name, version: params.reuseProbe && mine === 0 ? sdkVersion(W, facts) : undefined });
+  };
+  // A new generation: what the previous SDK opened is closed before the bundle loads again.
+  const recycle = async (next) => {
+    gen = next;
+    host = null;
+    opened.closeAll();
+    // let the closed SDK's pending callbacks and promise chains run out (they post nothing now)
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    opened.closeAll();
+    for (const key of Reflect.ownKeys(globalThis)) {
+      if (!baseGlobals.has(key)) { try { delete globalThis[key]; } catch { /* non-configurable */ } }
+    }
+    for (const key of Object.keys(require.cache)) if (!baseModules.has(key)) delete require.cache[key];
+    if (TRACE) log(`TRACE recycled: generation ${next}`);
+    if (gen === next) load();
+  };
+  load();
   parentPort.on('message', (m) => {
-    if (m.kind === 'assign') host.assign(m.user);
-    else if (m.kind === 'req') host.request(m.id, m.op, m.args);
+    if (m.kind === 'recycle') { recycle(m.gen).catch((e) => log('recycling the realm failed:', e)); return; }
+    if (m.kind === 'assign') { if (host) host.assign(m.user); return; }
+    if (m.kind !== 'req') return;
+    if (host) host.request(m.id, m.op, m.args);
+    else parentPort.postMessage({ kind: 'reply', gen, id: m.id, ok: false, json: JSON.stringify({ type: 'driver-error', message: 'cannot load the SDK bundle: ' + (loadError && loadError.message || loadError || 'not loaded') }) });
   });
+}
+
+/**
+ * Registers every socket, request and timer the SDK opens, so that a recycled worker can close
+ * them all: {closeAll()}. The global constructors and timer functions are replaced before the
+ * SDK loads (it captures them at evaluation), with the same behaviour.
+ */
+function trackOpened(g) {
+  const sockets = new Set();
+  const requests = new Set();
+  const timers = new Set();
+  const BaseSocket = g.WebSocket;
+  g.WebSocket = class WebSocket extends BaseSocket {
+    constructor(...args) { super(...args); sockets.add(this); this.once('close', () => sockets.delete(this)); }
+  };
+  const BaseXhr = g.XMLHttpRequest;
+  g.XMLHttpRequest = class XMLHttpRequest extends BaseXhr {
+    constructor(...args) { super(...args); requests.add(this); }
+  };
+  const { setTimeout: st, setInterval: si, clearTimeout: ct, clearInterval: ci } = g;
+  g.setTimeout = function setTimeout(fn, ms, ...rest) {
+    const t = st((...a) => { timers.delete(t); if (typeof fn === 'function') fn(...a); }, ms, ...rest);
+    timers.add(t);
+    return t;
+  };
+  g.setInterval = function setInterval(fn, ms, ...rest) { const t = si(fn, ms, ...rest); timers.add(t); return t; };
+  g.clearTimeout = function clearTimeout(t) { timers.delete(t); ct(t); };
+  g.clearInterval = function clearInterval(t) { timers.delete(t); ci(t); };
+  const quiet = (o) => {
+    for (const k of ['onopen', 'onmessage', 'onerror', 'onclose', 'onreadystatechange', 'onload', 'onabort', 'ontimeout', 'onprogress', 'onloadend', 'onloadstart']) {
+      try { o[k] = null; } catch { /* read-only */ }
+    }
+  };
+  return {
+    closeAll() {
+      for (const s of sockets) { try { s.removeAllListeners(); quiet(s); s.on('error', () => {}); s.terminate(); } catch { /* gone */ } }
+      sockets.clear();
+      for (const r of requests) {
+        try { quiet(r); if (r.upload) quiet(r.upload); r._listeners = {}; if (r.upload) r.upload._listeners = {}; r.abort(); } catch { /* done */ }
+      }
+      requests.clear();
+      for (const t of timers) { ct(t); }
+      timers.clear();
+    },
+  };
 }
 
 // ─────────────────────────────────────────────────────────────────────── polyfills / loading ──
