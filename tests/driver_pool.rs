@@ -147,10 +147,20 @@ async fn a_scenario_in_recycled_node_realms_gets_its_transcript_alone() {
     assert_eq!(starts(&spawns), 1, "one driver serves the three scenarios");
     assert_eq!(
         all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-        ["pool/a1-leaves-state", "pool/a2-leaves-state", "pool/b-alone"]
+        [
+            "pool/a1-leaves-state",
+            "pool/a2-leaves-state",
+            "pool/b-alone"
+        ]
     );
     for run in &all {
-        assert_eq!(run.verdict, Verdict::Pass, "{}: {:?}", run.id, run.failure_message());
+        assert_eq!(
+            run.verdict,
+            Verdict::Pass,
+            "{}: {:?}",
+            run.id,
+            run.failure_message()
+        );
     }
     let alone = run_in(
         scenarios,
@@ -163,7 +173,12 @@ async fn a_scenario_in_recycled_node_realms_gets_its_transcript_alone() {
         &dir.path().join("b"),
     )
     .await;
-    assert_eq!(alone[0].verdict, Verdict::Pass, "{:?}", alone[0].failure_message());
+    assert_eq!(
+        alone[0].verdict,
+        Verdict::Pass,
+        "{:?}",
+        alone[0].failure_message()
+    );
     assert_eq!(all[2].transcript, alone[0].transcript);
 }
 

@@ -1,13 +1,15 @@
-//! The version matrix: the same scenarios run against several clients, one after the other (the
-//! reference client always first), each with its own expected-failures list, giving one verdict
+//! The version matrix: the same scenarios run against several clients side by side (the
+//! reference client always the first column), each with its own expected-failures list, giving one verdict
 //! per scenario and client, so a vendor sees at a glance what changed between SDK generations.
 //!
 //! Owns running the columns and shaping the result ([`Matrix`]); it never prints (the tables
-//! are `report::matrix`'s) and reuses [`run_all`] for each column, so a cell's verdict is exactly
-//! the verdict `imspec run` gives for that client.
+//! are `report::matrix`'s) and runs every cell through the pool `imspec run` uses, with that
+//! column's expected failures, so a cell's verdict is exactly the verdict `imspec run` gives for
+//! that client.
 
 use super::expected::ExpectedFailures;
-use super::{ClientSpec, RunConfig, RunEvent, ScenarioRun, Summary, Verdict, run_all};
+use super::{ClientSpec, RunConfig, RunEvent, ScenarioRun, Summary, Verdict, longest_first, pool};
+use crate::driver::DriverPool;
 use crate::scenario::Scenario;
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -86,35 +88,70 @@ impl Matrix {
     }
 }
 
-/// Runs `scenarios` against every column in turn with `base` (its client and expected failures
-/// replaced per column) and builds the matrix. Reports get each column's [`RunEvent`]s, as for
-/// `imspec run`: a `Started` per column, then its runs.
+/// Runs `scenarios` against every column with `base` (its client and expected failures replaced
+/// per column) and builds the matrix. Every (column, scenario) pair goes through the one pool
+/// `imspec run` uses, `base.jobs` at once, scenario by scenario across the columns, so the
+/// clients' drivers run side by side (a column's driver computes while another's waits). Reports
+/// get one `Started` for all pairs, then each run, its id prefixed with the column's name.
 pub async fn run_matrix(
     scenarios: Vec<Scenario>,
     base: &RunConfig,
     columns: Vec<Column>,
     events: mpsc::UnboundedSender<RunEvent>,
 ) -> Matrix {
-    let mut infos = Vec::new();
-    let mut results: Vec<Vec<ScenarioRun>> = Vec::new();
-    for column in columns {
-        let config = RunConfig {
+    let configs: Vec<RunConfig> = columns
+        .iter()
+        .map(|column| RunConfig {
             level: crate::scenario::Level::Wire,
             client: column.client.clone(),
             expected: column.expected.clone(),
             ..base.clone()
-        };
-        let runs = run_all(scenarios.clone(), &config, events.clone()).await;
-        let hello = runs.iter().find_map(|r| r.hello.clone());
-        infos.push(ColumnInfo {
-            name: column.name,
-            command: column.client.label,
-            sdk: hello.as_ref().map(|h| h.sdk.clone()),
-            sdk_version: hello.map(|h| h.sdk_version),
-            summary: Summary::of(&runs),
-        });
-        results.push(runs);
-    }
+        })
+        .collect();
+    let work: Vec<_> = longest_first(&scenarios)
+        .into_iter()
+        .flat_map(|(s, scenario)| {
+            configs
+                .iter()
+                .enumerate()
+                .map(move |(c, config)| ((c, s), scenario, config))
+        })
+        .collect();
+    let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+    let _ = events.send(RunEvent::Started {
+        total: work.len(),
+        client: format!("{} clients ({})", columns.len(), names.join(", ")),
+    });
+    // idle drivers of every column may wait for their next scenario
+    let drivers = DriverPool::new(base.jobs * columns.len());
+    let mut results: Vec<Vec<Option<ScenarioRun>>> =
+        vec![vec![None; scenarios.len()]; columns.len()];
+    pool(work, base.jobs, &drivers, None, |((c, s), run)| {
+        let mut shown = run.clone();
+        shown.id = format!("{}: {}", names[c], run.id);
+        let _ = events.send(RunEvent::Finished(Box::new(shown)));
+        results[c][s] = Some(run);
+    })
+    .await;
+    drivers.close().await;
+    let results: Vec<Vec<ScenarioRun>> = results
+        .into_iter()
+        .map(|runs| runs.into_iter().flatten().collect())
+        .collect();
+    let infos = columns
+        .into_iter()
+        .zip(&results)
+        .map(|(column, runs)| {
+            let hello = runs.iter().find_map(|r| r.hello.clone());
+            ColumnInfo {
+                name: column.name,
+                command: column.client.label,
+                sdk: hello.as_ref().map(|h| h.sdk.clone()),
+                sdk_version: hello.map(|h| h.sdk_version),
+                summary: Summary::of(runs),
+            }
+        })
+        .collect();
     Matrix {
         columns: infos,
         rows: rows(&scenarios, &results),

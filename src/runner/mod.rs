@@ -420,10 +420,7 @@ pub async fn run_all_with(
         client: config.client.label.clone(),
     });
     let repeat = control.repeat.max(1);
-    // Longest first, by the one part of a run's length known beforehand (its quiet windows), so
-    // that a long wait does not start last and leave the other jobs idle at the end.
-    let mut order: Vec<(usize, &Scenario)> = scenarios.iter().enumerate().collect();
-    order.sort_by_key(|(_, s)| std::cmp::Reverse(fixed_wait(s)));
+    let order = longest_first(&scenarios);
     let work = (0..repeat)
         .flat_map(|_| order.iter().map(|&(i, s)| (i, s, config)))
         .collect();
@@ -472,6 +469,20 @@ fn not_run(scenario: &Scenario, signal: &str) -> ScenarioRun {
     run.outcome = Outcome::NotRun(format!("not run: the run was interrupted ({signal})"));
     run.verdict = Verdict::NotRun;
     run
+}
+
+/// The scenarios with their index, longest first by what is known of a run's length beforehand
+/// (steps that wait for the client's own timer, then the sum of the `quiet` windows), so that a
+/// long wait does not start last and leave the other jobs idle at the end.
+fn longest_first(scenarios: &[Scenario]) -> Vec<(usize, &Scenario)> {
+    let mut order: Vec<(usize, &Scenario)> = scenarios.iter().enumerate().collect();
+    order.sort_by_key(|(_, s)| std::cmp::Reverse((timer_steps(s), fixed_wait(s))));
+    order
+}
+
+/// Steps waiting for the client's own timer (`timer = true`, such as a reconnect).
+fn timer_steps(scenario: &Scenario) -> usize {
+    scenario.steps.iter().filter(|step| step.timer).count()
 }
 
 /// How long a scenario waits whatever the client does: the sum of its `quiet` windows.
