@@ -94,7 +94,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = tokio::runtime::Runtime::new()
+    // The reference client waits on its sockets: one thread serves it best (no cross-thread
+    // wake-ups; eight of them run beside the harness by default).
+    let runtime = match cli.command {
+        Command::Driver { .. } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Runtime::new(),
+    };
+    let result = runtime
         .context("cannot start the async runtime")
         .and_then(|runtime| runtime.block_on(dispatch(cli)));
     exit(result)

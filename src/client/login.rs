@@ -165,12 +165,16 @@ pub async fn open_sockjs(url: &str) -> Result<Ws, SockJsError> {
     }
     let _ = info.text().await;
     let ws_url = transport_url(base)?;
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
-        .await
-        .map_err(|e| SockJsError::WebSocket {
-            url: ws_url.clone(),
-            reason: e.to_string(),
-        })?;
+    // frames are small: a small read buffer (the default 128 KiB is zeroed on every read)
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(8 * 1024);
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(ws_url.as_str(), Some(config), false)
+            .await
+            .map_err(|e| SockJsError::WebSocket {
+                url: ws_url.clone(),
+                reason: e.to_string(),
+            })?;
     loop {
         match ws.next().await {
             Some(Ok(Message::Text(text))) if text.as_str() == "o" => return Ok(ws),

@@ -166,12 +166,17 @@ pub(crate) async fn notify(shared: &Shared, user: &str, msync: &pb::MSync) -> us
     written
 }
 
+/// The socket's read buffer (it grows for a larger frame).
+const READ_BUFFER: usize = 8 * 1024;
+
 /// Accepts a WebSocket upgrade for `transport` and runs the connection until it closes.
 pub(crate) fn upgrade(shared: Arc<Shared>, ws: WebSocketUpgrade, transport: Transport) -> Response {
     // Taken before the upgrade, so `shutdown` also waits for connections being set up.
     let guard = shared.live.guard();
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
+        // frames are small: a small read buffer (the default 128 KiB is zeroed on every read)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
             run(shared, socket, transport).await;
             drop(guard);

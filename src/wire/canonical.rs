@@ -86,10 +86,8 @@ fn message(full_name: &str, bytes: &[u8]) -> Value {
                 .stringify_64_bit_integers(true)
                 .use_proto_field_name(true)
                 .skip_default_fields(true);
-            let mut out = serde_json::Serializer::new(Vec::new());
-            match msg.serialize_with_options(&mut out, &options) {
-                Ok(()) => serde_json::from_slice(&out.into_inner())
-                    .unwrap_or_else(|e| undecodable(full_name, &e.to_string(), bytes)),
+            match msg.serialize_with_options(serde_json::value::Serializer, &options) {
+                Ok(view) => view,
                 Err(e) => undecodable(full_name, &e.to_string(), bytes),
             }
         }
