@@ -60,6 +60,14 @@ pub enum Command {
         /// Request id.
         id: u64,
     },
+    /// `fire-timer` (the `timers` capability): the earliest pending timer fires now, when it is
+    /// due within `within`.
+    FireTimer {
+        /// Request id.
+        id: u64,
+        /// How far ahead a timer may be due.
+        within: Duration,
+    },
 }
 
 /// `Date(2010, 1, 1)` (1 February 2010, taken as UTC), the epoch of `getUniqueId`.
@@ -289,6 +297,39 @@ impl Session {
         for queued in std::mem::take(&mut self.unsent) {
             self.send(queued);
         }
+    }
+
+    /// `fire-timer`: moves the earliest pending timer (heartbeat, NOTICE re-pull, reconnect) to
+    /// now when it is due within `within`; replies `{"fired": name, "dueInMs"}` or
+    /// `{"fired": null}`.
+    pub(super) fn fire_timer(&mut self, id: u64, within: Duration) {
+        let now = Instant::now();
+        let timers = [
+            ("heartbeat", self.heartbeat_at),
+            ("qTimer", self.q_timer.as_ref().map(|(at, _)| *at)),
+            ("reconnect", self.reconnect_at),
+        ];
+        let earliest = timers
+            .into_iter()
+            .filter_map(|(name, at)| at.map(|at| (name, at)))
+            .min_by_key(|(_, at)| *at);
+        let result = match earliest {
+            Some((name, at)) if at.saturating_duration_since(now) <= within => {
+                let due = at.saturating_duration_since(now);
+                match name {
+                    "heartbeat" => self.heartbeat_at = Some(now),
+                    "qTimer" => {
+                        if let Some((at, _)) = self.q_timer.as_mut() {
+                            *at = now;
+                        }
+                    }
+                    _ => self.reconnect_at = Some(now),
+                }
+                serde_json::json!({ "fired": name, "dueInMs": due.as_millis() as u64 })
+            }
+            _ => serde_json::json!({ "fired": null }),
+        };
+        self.out.ok(id, result);
     }
 
     /// Whether `reconnect()` may run (`!logOut && autoReconnectNumTotal < autoReconnectNumMax`).

@@ -44,6 +44,11 @@ use tokio::task::JoinHandle;
 /// The protocol versions the reference client speaks: 2 adds `reset` (it then serves many
 /// scenarios).
 const PROTOCOLS: &[u64] = &[1, 2];
+/// What it can do beyond version 1 (DRIVER-PROTOCOL.md): serve many scenarios (`reset`), fire
+/// its timers on request (`timers`, the `fire-timer` op), write every callback a frame causes
+/// before it reads the next frame (`immediate-callbacks`: each SockJS message is handled to the
+/// end, its events queued in order on the one stdout writer, before the task reads on).
+const CAPABILITIES: &[&str] = &["reset", "timers", "immediate-callbacks"];
 /// The ops it answers (the others get `unsupported`).
 const OPS: &[&str] = &[
     "hello",
@@ -55,6 +60,7 @@ const OPS: &[&str] = &[
     "sessions",
     "download",
     "disconnect",
+    "fire-timer",
     "shutdown",
 ];
 
@@ -195,7 +201,8 @@ fn handle_line(
         }
         "shutdown" => Next::Shutdown(id),
         "reset" => Next::Reset(id),
-        "connect" | "send" | "recall" | "history" | "sessions" | "download" | "disconnect" => {
+        "connect" | "send" | "recall" | "history" | "sessions" | "download" | "disconnect"
+        | "fire-timer" => {
             user_op(&id, op, request.get("user"), args, out, users, faults);
             Next::Continue
         }
@@ -227,7 +234,7 @@ fn hello(id: &Value, args: &Map<String, Value>, out: &Output) {
     });
     if version >= 2 {
         result["protocol"] = json!(version);
-        result["capabilities"] = json!(["reset"]);
+        result["capabilities"] = json!(CAPABILITIES);
     }
     out.ok(id, result);
 }
@@ -305,6 +312,12 @@ fn user_op(
         "history" => Command::History { id: request, args },
         "sessions" => Command::Sessions { id: request },
         "download" => Command::Download { id: request, args },
+        "fire-timer" => Command::FireTimer {
+            id: request,
+            within: std::time::Duration::from_millis(
+                args.get("withinMs").and_then(Value::as_u64).unwrap_or(0),
+            ),
+        },
         _ => Command::Disconnect { id: request },
     };
     if handle.commands.send(command).is_err() {

@@ -125,6 +125,7 @@ impl Session {
             }
             Command::Download { id, args } => self.on_download(id, &args),
             Command::Disconnect { id } => self.on_disconnect(id),
+            Command::FireTimer { id, within } => self.fire_timer(id, within),
             // REST reads are awaited by the task itself (`history`).
             Command::History { .. } | Command::Sessions { .. } => {}
         }

@@ -7,7 +7,9 @@
 //! thread). If nothing moved during the grace, neither a frame nor a driver line, what has not
 //! arrived will not: the step fails at once, naming what did arrive. If something moved, the
 //! run is settled again. A step whose event comes from the client's own timer (`timer = true`)
-//! keeps a wall-clock deadline instead.
+//! keeps a wall-clock deadline, unless the driver fires its timers on request (the `timers`
+//! capability): then, once the run is settled without the event, the client's earliest timer due
+//! within the step's window fires, and the rule is applied again ([`Timer`]).
 //!
 //! This module owns that rule; the steps call it.
 
@@ -45,6 +47,33 @@ fn tracing() -> bool {
 /// answers a barrier in milliseconds; the margin is for loaded CI machines).
 pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How an event step waits (its `timer` flag and the driver's `timers` capability).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// Not a timer step: the absence rule alone.
+    No,
+    /// The event comes from the client's own timer, on the wall clock: the step's deadline.
+    Wall,
+    /// The event comes from the client's own timer, and the driver fires its timers on request
+    /// (`fire-timer`): settled without the event, the earliest timer due within the step's
+    /// window fires, then the absence rule again; absent once no timer is left in the window.
+    Fired,
+}
+
+impl Timer {
+    /// The wait of a step with `timer = <step_timer>` on a driver that has (or not) `timers`.
+    pub fn of(step_timer: bool, driver_fires_timers: bool) -> Timer {
+        match (step_timer, driver_fires_timers) {
+            (false, _) => Timer::No,
+            (true, false) => Timer::Wall,
+            (true, true) => Timer::Fired,
+        }
+    }
+}
+
+/// At most this many timers fire for one step (a client whose timers re-arm at once stops here).
+const MAX_FIRED: usize = 20;
+
 /// Why a wait ended without the event.
 #[derive(Debug)]
 pub enum Missing {
@@ -80,8 +109,9 @@ impl<'a> Watch<'a> {
     }
 
     /// Waits for an event from index `from` on that satisfies `matches`; returns its index.
-    /// `timer`: keep `deadline` as a wall-clock deadline (no absence rule). Otherwise the
-    /// absence rule decides, `deadline` only bounding a run that never stops moving.
+    /// [`Timer::Wall`]: keep `deadline` as a wall-clock deadline (no absence rule). Otherwise the
+    /// absence rule decides, `deadline` only bounding a run that never stops moving, and
+    /// [`Timer::Fired`] fires `user`'s timers due before `deadline` one by one in between.
     /// An `exception` the driver reports on `user` (or on no user) ends the wait at once.
     #[allow(clippy::too_many_arguments)]
     pub async fn event(
@@ -89,23 +119,58 @@ impl<'a> Watch<'a> {
         driver: &mut Driver,
         user: Option<&str>,
         from: usize,
-        timer: bool,
+        timer: Timer,
         deadline: Instant,
         what: &str,
         mut matches: impl FnMut(usize, &Event) -> bool,
     ) -> Result<usize, Missing> {
-        if timer {
-            return driver
+        match timer {
+            Timer::No => {
+                self.absent(driver, user, from, deadline, what, &mut matches)
+                    .await
+            }
+            Timer::Wall => driver
                 .event_of(user, from, deadline, what, matches)
                 .await
-                .map_err(deadline_or_driver);
+                .map_err(deadline_or_driver),
+            Timer::Fired => {
+                // the step's window, in the client's time: what the fired timers were due in
+                let mut window = deadline.saturating_duration_since(Instant::now());
+                for _ in 0..MAX_FIRED {
+                    match self
+                        .absent(driver, user, from, deadline, what, &mut matches)
+                        .await
+                    {
+                        Err(Missing::Absent) => {}
+                        found_or_broken => return found_or_broken,
+                    }
+                    match fire_timer(driver, user, window, deadline).await? {
+                        Some(due) => window = window.saturating_sub(due),
+                        None => return Err(Missing::Absent),
+                    }
+                }
+                Err(Missing::Absent)
+            }
         }
+    }
+
+    /// The absence rule: the event from index `from` on that satisfies `matches`, or
+    /// [`Missing::Absent`] once the run is settled and graced without it.
+    async fn absent(
+        &self,
+        driver: &mut Driver,
+        user: Option<&str>,
+        from: usize,
+        deadline: Instant,
+        what: &str,
+        matches: &mut impl FnMut(usize, &Event) -> bool,
+    ) -> Result<usize, Missing> {
         let mut checked = from;
         let mut settled_at: Option<Instant> = None;
         // Most awaited events are on their way: give them the grace before the first settle
         // (a settle is a round trip through every client).
         let first_wait = (Instant::now() + self.grace).min(deadline);
-        while scan(driver.events(), &mut checked, &mut matches).is_none()
+        while scan(driver.events(), &mut checked, matches).is_none()
             && !driver.has_exception(user)
             && driver
                 .next_line_until(first_wait)
@@ -113,7 +178,7 @@ impl<'a> Watch<'a> {
                 .map_err(Missing::Driver)?
         {}
         loop {
-            if let Some(found) = scan(driver.events(), &mut checked, &mut matches) {
+            if let Some(found) = scan(driver.events(), &mut checked, matches) {
                 if let Some(at) = settled_at.filter(|_| tracing()) {
                     eprintln!(
                         "imspec: grace: {what} came {} µs after a settle",
@@ -129,8 +194,7 @@ impl<'a> Watch<'a> {
             settled_at = Some(self.last_settle.get());
             match settled? {
                 Moved::Nothing => {
-                    return scan(driver.events(), &mut checked, &mut matches)
-                        .ok_or(Missing::Absent);
+                    return scan(driver.events(), &mut checked, matches).ok_or(Missing::Absent);
                 }
                 Moved::Something => {}
             }
@@ -192,6 +256,27 @@ pub enum Moved {
     Nothing,
     /// Something: settle again.
     Something,
+}
+
+/// Asks the driver to fire `user`'s earliest timer due within `window` (`fire-timer`); how long
+/// it was due in, or `None` when no timer is due in the window.
+async fn fire_timer(
+    driver: &mut Driver,
+    user: Option<&str>,
+    window: Duration,
+    deadline: Instant,
+) -> Result<Option<Duration>, Missing> {
+    let args = serde_json::json!({ "withinMs": window.as_millis() as u64 });
+    let reply = driver
+        .call("fire-timer", user, args, deadline)
+        .await
+        .map_err(deadline_or_driver)?;
+    let result = reply.result.unwrap_or_default();
+    if !reply.ok || result.get("fired").is_none_or(serde_json::Value::is_null) {
+        return Ok(None);
+    }
+    let due = result.get("dueInMs").and_then(serde_json::Value::as_u64);
+    Ok(Some(Duration::from_millis(due.unwrap_or(0))))
 }
 
 fn scan(

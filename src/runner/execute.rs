@@ -58,12 +58,19 @@ pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> 
             run.hello = Some(hello.clone());
             match state.run_steps(&mut driver, hello).await {
                 Err(failure) => Some(failure),
-                Ok(()) => server
+                // The transcript is taken once the run is settled and, unless the driver fires
+                // every callback before it reads the next frame, a grace passed with nothing
+                // moving: a callback the SDK defers past its last frame (4.x's receipt acks) is in.
+                Ok(()) if hello.can("immediate-callbacks") => server
                     .control()
                     .settle_all(Instant::now() + SETTLE_TIMEOUT)
                     .await
                     .err()
                     .map(|e| StepFailure::at_start(format!("before the transcript: {e}"))),
+                Ok(()) => state
+                    .quiesce(&mut driver, Instant::now() + SETTLE_TIMEOUT)
+                    .await
+                    .err(),
             }
         }
         // A driver that is gone before its `hello` never started: the harness cannot run it.

@@ -141,7 +141,9 @@ fn lanes(observations: &[Observation], log: &[LogEntry]) -> Vec<(String, Lines)>
             // chunking and the client's multipart boundary (xhr2 in Node fires none); scenarios
             // check it with `<at-least N>`, the transcript leaves it out.
             LogEntry::Event(e) if e.event == "onFileUploadProgress" => continue,
-            LogEntry::Request(r) if r.op == "hello" => {
+            // The harness's own requests: a `fire-timer` stands for time passing, not for
+            // something the scenario asked of the client.
+            LogEntry::Request(r) if r.op == "hello" || r.op == "fire-timer" => {
                 request_user.insert(r.id, None);
                 continue;
             }

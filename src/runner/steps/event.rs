@@ -1,9 +1,11 @@
 //! `event`: wait for an SDK callback of a user whose data matches. Each event satisfies one
 //! step only; events need not arrive in step order. Absence is decided by the settle rule
-//! (`runner::absence`), or by the deadline for a `timer = true` step.
+//! (`runner::absence`); a `timer = true` step by firing the client's timers when its driver
+//! can, else by the deadline.
 
 use super::{Broken, Missing, State};
 use crate::driver::Driver;
+use crate::runner::absence::Timer;
 use crate::runner::matching;
 use crate::scenario::step::EventStep;
 use serde_json::Value;
@@ -13,7 +15,7 @@ pub(super) async fn run(
     state: &mut State<'_>,
     driver: &mut Driver,
     step: &EventStep,
-    timer: bool,
+    timer: Timer,
     deadline: Instant,
 ) -> Result<Option<Value>, Broken> {
     let EventStep { user, name, data } = step;

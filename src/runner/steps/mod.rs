@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
-use super::absence::{Missing, SETTLE_TIMEOUT, Watch};
+use super::absence::{Missing, SETTLE_TIMEOUT, Timer, Watch};
 
 /// What one scenario's run keeps between steps.
 pub(super) struct State<'a> {
@@ -161,7 +161,10 @@ impl<'a> State<'a> {
                 )
                 .await
             }
-            Action::Event(event) => event::run(self, driver, event, step.timer, deadline).await,
+            Action::Event(event) => {
+                let timer = Timer::of(step.timer, hello.can("timers"));
+                event::run(self, driver, event, timer, deadline).await
+            }
             Action::Frame(frame) => frame::run(self, driver, frame, step.timer, deadline).await,
             Action::Deliver(message) => deliver::run(self, message).await,
             Action::Advance(by) => advance::run(self, *by).await,
@@ -179,6 +182,25 @@ impl<'a> State<'a> {
     pub(super) async fn settle(&self, user: &str) {
         let deadline = Instant::now() + SETTLE_TIMEOUT.min(self.step_timeout);
         self.control.settle(user, deadline).await;
+    }
+
+    /// Settles the run and waits out the grace, again while anything moves (`runner::absence`),
+    /// before the transcript is taken; a run still moving at `deadline` is taken as it is.
+    pub(super) async fn quiesce(
+        &self,
+        driver: &mut Driver,
+        deadline: Instant,
+    ) -> Result<(), StepFailure> {
+        let recorder = self.server.recorder();
+        match self.watch(&recorder).quiesce(driver, deadline).await {
+            Ok(()) | Err(Missing::Absent | Missing::Deadline) => Ok(()),
+            Err(Missing::Unsettled(e)) => {
+                Err(StepFailure::at_start(format!("before the transcript: {e}")))
+            }
+            Err(Missing::Driver(e)) => {
+                Err(StepFailure::at_start(format!("before the transcript: {e}")))
+            }
+        }
     }
 
     /// A watch on this run's server, for the absence rule (`runner::absence`).
