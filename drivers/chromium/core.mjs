@@ -195,6 +195,8 @@ export function runChromiumDriver(sdkKey) {
         realm.onMessage({ kind: 'reply', id, ok: false, json: JSON.stringify({ type: 'driver-error', message: `${op}: ${e && e.message || e}` }) });
       });
     };
+    // every callback the page made so far has reached onMessage (its bindings come in order)
+    realm.flush = () => (opened ? opened.then((p) => p.page.evaluate(() => window.__imspecHost && window.__imspecHost.drained())).catch(() => {}) : Promise.resolve());
     realm.dispose = () => {
       disposed = true;
       return made.then((p) => p.context.close()).catch(() => {});

@@ -6,7 +6,8 @@
 // - probe(): Promise<{name?, version} | {error}>: what the bundle says about itself (when
 //   `reuseProbe`, the first spare realm's `ready` answers it instead);
 // - newRealm(): a realm loading the SDK: {ready: Promise<{version?, name?, error?}>, assign(user),
-//   request(id, op, args), dispose(): Promise}; the host sets realm.onMessage(m) and
+//   request(id, op, args), flush(): Promise (resolves once every message the realm posted
+//   before has reached onMessage), dispose(): Promise}; the host sets realm.onMessage(m) and
 //   realm.onExit(reason) before anything can arrive;
 // - close(): Promise, at shutdown (a browser to close).
 import readline from 'node:readline';
@@ -130,6 +131,9 @@ export function runHost(backend) {
   // previous scenario can write any more.
   async function reset(id) {
     const used = [...users.values()];
+    // what the SDKs did before the reset still belongs to the scenario that ends: every realm
+    // hands over its callbacks first (DRIVER-PROTOCOL.md, "Settling")
+    await flushAll(used);
     users.clear();
     // requests the SDK never settled are answered (DRIVER-PROTOCOL.md: before the reset reply)
     for (const slot of used) {
@@ -142,9 +146,16 @@ export function runHost(backend) {
     reply(id, true, {});
   }
 
+  // Waits (at most 500 ms) until every callback the slots' realms made has been written.
+  function flushAll(slots) {
+    const flushing = slots.filter((slot) => !slot.exited && slot.realm.flush).map((slot) => slot.realm.flush().catch(() => {}));
+    return Promise.race([Promise.all(flushing), new Promise((r) => setTimeout(r, 500))]);
+  }
+
   async function shutdown(id) {
     if (shuttingDown) return;
     shuttingDown = true;
+    await flushAll([...users.values()]);
     const hardStop = setTimeout(() => process.exit(0), 1800);
     hardStop.unref();
     // let a hello that is still probing the bundle answer first

@@ -4,8 +4,10 @@
 
 /** Protocol versions these drivers speak; `hello` answers with the highest one both sides know. */
 export const PROTOCOLS = [1, 2];
-/** Optional features announced in `hello`'s result (protocol 2). */
-export const CAPABILITIES = ['reset'];
+/** Optional features announced in `hello`'s result (protocol 2): `reset` serves many scenarios;
+ * `immediate-callbacks`: every callback an SDK made before a `reset` or `shutdown` is written
+ * before its reply (host.mjs flushes every realm first). */
+export const CAPABILITIES = ['reset', 'immediate-callbacks'];
 /** Every op the drivers implement (`reset` only from protocol 2 on). */
 export const OPS = ['hello', 'connect', 'send', 'recall', 'history', 'sessions', 'download', 'disconnect', 'shutdown'];
 /** Ops that name a user and run in that user's realm. */

@@ -77,7 +77,7 @@ function startVessel(params) {
   vessel.worker = startWorker(params, () => vessel.user ?? 'spare');
   vessel.worker.on('message', (m) => {
     if (m.gen !== vessel.gen) return; // a message of an earlier generation
-    if (m.kind === 'ready') { vessel.loaded = m; if (vessel.realm) vessel.realm.loaded(m); } else if (vessel.realm) vessel.realm.onMessage(m);
+    if (m.kind === 'ready') { vessel.loaded = m; if (vessel.realm) vessel.realm.loaded(m); } else if (m.kind === 'flushed') { if (vessel.realm) vessel.realm.flushed(); } else if (vessel.realm) vessel.realm.onMessage(m);
   });
   vessel.worker.on('error', (e) => {
     process.stderr.write(`[${vessel.user ?? 'spare'}] worker error: ${e && e.stack || e}\n`);
@@ -102,9 +102,13 @@ function workerRealm(params, idle) {
   }
   vessel = vessel || startVessel(params);
   let loaded;
+  let flushes = [];
   const realm = {
     ready: new Promise((resolve) => { loaded = resolve; }),
     loaded: (m) => loaded(m),
+    // every message the realm posted before this call has reached onMessage (one port, in order)
+    flush: () => new Promise((resolve) => { flushes.push(resolve); vessel.worker.postMessage({ kind: 'flush' }); }),
+    flushed: () => { const f = flushes.shift(); if (f) f(); },
     assign(u) { vessel.user = u; vessel.worker.postMessage({ kind: 'assign', user: u }); },
     request(id, op, args) { vessel.worker.postMessage({ kind: 'req', id, op, args }); },
     dispose: () => retire(vessel, realm, params, idle),
@@ -213,6 +217,11 @@ function workerThread(params) {
   parentPort.on('message', (m) => {
     if (m.kind === 'recycle') { recycle(m.gen).catch((e) => log('recycling the realm failed:', e)); return; }
     if (m.kind === 'assign') { if (host) host.assign(m.user); return; }
+    if (m.kind === 'flush') {
+      const mine = gen;
+      Promise.resolve(host && host.drained()).catch(() => {}).then(() => parentPort.postMessage({ kind: 'flushed', gen: mine }));
+      return;
+    }
     if (m.kind !== 'req') return;
     if (host) host.request(m.id, m.op, m.args);
     else parentPort.postMessage({ kind: 'reply', gen, id: m.id, ok: false, json: JSON.stringify({ type: 'driver-error', message: 'cannot load the SDK bundle: ' + (loadError && loadError.message || loadError || 'not loaded') }) });

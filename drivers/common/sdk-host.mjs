@@ -15,7 +15,7 @@ import { CALLBACKS, EXTRA_CALLBACKS, UPLOAD_CALLBACKS } from './lists.mjs';
  * - `post(msg)`: hands a message to the protocol host: {kind: 'event', event, data?: JSON text},
  *   {kind: 'reply', id, ok, json}, {kind: 'exception', message, stack}.
  * - `log(...)`, `trace(name, args)`: stderr / console.
- * Returns {assign(user), request(id, op, args), exception(error)}.
+ * Returns {assign(user), request(id, op, args), drained(), exception(error)}.
  */
 export function createSdkHost({ W, gen, post: postRaw, log, trace }) {
   let user = null; // the user this realm serves, from `assign` at that user's connect
@@ -178,6 +178,12 @@ export function createSdkHost({ W, gen, post: postRaw, log, trace }) {
         else { log(`${op} threw:`, e); postReply(id, false, exceptionError(e)); }
         if (op === 'connect') connectId = null;
       }
+    },
+    // Resolves once every callback made so far has been handed to `post` (serialisation, blob
+    // reads), after the promise continuations and zero-delay timers already queued have run.
+    async drained() {
+      await new Promise((r) => setTimeout(r, 0));
+      await chain;
     },
     // An uncaught exception or unhandled rejection in this realm: the protocol's `exception` event.
     exception(e) {
