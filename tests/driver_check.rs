@@ -69,8 +69,12 @@ fn the_reference_client_passes_every_check() {
             "{check}:\n{report}"
         );
     }
-    // The reference client announces `reset` (protocol 2), so that is checked too.
+    // The reference client announces `reset` and `timers` (protocol 2), so they are checked too.
     assert!(section(&report, "reset").starts_with("PASS"), "{report}");
+    assert!(
+        section(&report, "fire-timer").starts_with("PASS"),
+        "{report}"
+    );
 }
 
 #[test]

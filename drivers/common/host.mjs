@@ -146,10 +146,11 @@ export function runHost(backend) {
     reply(id, true, {});
   }
 
-  // Waits (at most 500 ms) until every callback the slots' realms made has been written.
+  // Waits (at most 1.2 s: the harness allows a reset 2 s) until every callback the slots' realms
+  // made has been written.
   function flushAll(slots) {
     const flushing = slots.filter((slot) => !slot.exited && slot.realm.flush).map((slot) => slot.realm.flush().catch(() => {}));
-    return Promise.race([Promise.all(flushing), new Promise((r) => setTimeout(r, 500))]);
+    return Promise.race([Promise.all(flushing), new Promise((r) => setTimeout(r, 1200))]);
   }
 
   async function shutdown(id) {

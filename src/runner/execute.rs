@@ -98,6 +98,9 @@ pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> 
             driver.shutdown(Instant::now() + SHUTDOWN_TIMEOUT).await,
         )
     };
+    // A driver whose reset did not answer in time (or broke) is not reused: what it still does
+    // would land in the next scenario (DRIVER-PROTOCOL.md, "Reuse": it is killed).
+    let reset_done = ended.is_ok();
     if let Err(e) = ended
         && failure.is_none()
     {
@@ -113,6 +116,7 @@ pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> 
     server.shutdown().await;
     let text = transcript::build(&observations, driver.log(), port, run.hello.as_ref());
     if reuse
+        && reset_done
         && !driver.is_broken()
         && let Ok(hello) = hello
     {

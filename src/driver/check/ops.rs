@@ -110,6 +110,44 @@ pub(super) async fn run_ops(checker: &mut Checker, server: &FakeServer, world: &
             checker.push(op, CheckVerdict::Skipped, vec!["needs a connection".into()]);
         }
     }
+    if !checker.capabilities.iter().any(|c| c == "timers") {
+        checker.push(
+            "fire-timer",
+            CheckVerdict::Skipped,
+            vec!["hello announces no `timers` capability".into()],
+        );
+    } else if connected {
+        // `{"fired": null}` or `{"fired": "<timer>", "dueInMs": N}` ("Timers")
+        let shape = |r: &Value| {
+            let mut findings = object(r);
+            match (&r["fired"], &r["dueInMs"]) {
+                (Value::Null, _) if r.get("fired").is_some() => {}
+                (Value::String(_), due) if due.is_u64() => {}
+                (Value::String(_), due) => findings.push(format!(
+                    "`result.dueInMs` must be a whole number of milliseconds, not {due}"
+                )),
+                (fired, _) => findings.push(format!(
+                    "`result.fired` must be a timer's name or null, not {}",
+                    if r.get("fired").is_some() {
+                        fired.to_string()
+                    } else {
+                        "missing".into()
+                    }
+                )),
+            }
+            findings
+        };
+        let args = json!({ "withinMs": 0 });
+        checker
+            .op("fire-timer", "fire-timer", Some("bob"), args, shape)
+            .await;
+    } else {
+        checker.push(
+            "fire-timer",
+            CheckVerdict::Skipped,
+            vec!["needs a connection".into()],
+        );
+    }
     unknown_op(checker).await;
     malformed(checker).await;
     if connected {
