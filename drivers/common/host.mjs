@@ -156,9 +156,9 @@ export function runHost(backend) {
   async function shutdown(id) {
     if (shuttingDown) return;
     shuttingDown = true;
-    await flushAll([...users.values()]);
     const hardStop = setTimeout(() => process.exit(0), 1800);
     hardStop.unref();
+    await flushAll([...users.values()]);
     // let a hello that is still probing the bundle answer first
     if (inflight.size) await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 800))]);
     const all = [...users.values(), ...spares.splice(0)];
