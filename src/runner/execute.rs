@@ -58,9 +58,9 @@ pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> 
             run.hello = Some(hello.clone());
             match state.run_steps(&mut driver, hello).await {
                 Err(failure) => Some(failure),
-                // The transcript is taken once the run is settled and, unless the driver fires
-                // every callback before it reads the next frame, a grace passed with nothing
-                // moving: a callback the SDK defers past its last frame (4.x's receipt acks) is in.
+                // The transcript is taken once the run is settled and, unless the driver writes
+                // every callback made before its reset / shutdown reply (`immediate-callbacks`),
+                // a grace passed with nothing moving: a callback deferred past the last frame is in.
                 Ok(()) if hello.can("immediate-callbacks") => server
                     .control()
                     .settle_all(Instant::now() + SETTLE_TIMEOUT)
