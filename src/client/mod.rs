@@ -33,6 +33,7 @@ mod task;
 
 pub use faults::{Fault, Faults, UnknownFault};
 
+use crate::driver::protocol::USER_OPS;
 use connection::Command;
 use output::{Output, Pending, UserOut};
 use serde_json::{Map, Value, json};
@@ -49,20 +50,14 @@ const PROTOCOLS: &[u64] = &[1, 2];
 /// before it reads the next frame (`immediate-callbacks`: each SockJS message is handled to the
 /// end, its events queued in order on the one stdout writer, before the task reads on).
 const CAPABILITIES: &[&str] = &["reset", "timers", "immediate-callbacks"];
-/// The ops it answers (the others get `unsupported`).
-const OPS: &[&str] = &[
-    "hello",
-    "reset",
-    "connect",
-    "send",
-    "recall",
-    "history",
-    "sessions",
-    "download",
-    "disconnect",
-    "fire-timer",
-    "shutdown",
-];
+/// The ops it answers (the others get `unsupported`): the protocol's user ops, `fire-timer`
+/// (also a user's), and those of the driver as a whole.
+fn ops() -> Vec<&'static str> {
+    let mut ops = vec!["hello", "reset"];
+    ops.extend_from_slice(USER_OPS);
+    ops.extend(["fire-timer", "shutdown"]);
+    ops
+}
 
 /// Why the driver loop stopped abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -201,8 +196,7 @@ fn handle_line(
         }
         "shutdown" => Next::Shutdown(id),
         "reset" => Next::Reset(id),
-        "connect" | "send" | "recall" | "history" | "sessions" | "download" | "disconnect"
-        | "fire-timer" => {
+        op if USER_OPS.contains(&op) || op == "fire-timer" => {
             user_op(&id, op, request.get("user"), args, out, users, faults);
             Next::Continue
         }
@@ -230,7 +224,7 @@ fn hello(id: &Value, args: &Map<String, Value>, out: &Output) {
         "driver": "imspec-reference",
         "sdk": "imspec reference client",
         "sdkVersion": "3.6.3",
-        "ops": OPS,
+        "ops": ops(),
     });
     if version >= 2 {
         result["protocol"] = json!(version);

@@ -8,6 +8,18 @@ use serde_json::Value;
 /// `reset` op. It still drives version 1 drivers.
 pub const PROTOCOL_VERSION: u64 = 2;
 
+/// The ops a scenario's steps send, each naming a user, in DRIVER-PROTOCOL.md's order: the one
+/// list the reference client answers and `imspec driver-check` checks.
+pub const USER_OPS: &[&str] = &[
+    "connect",
+    "send",
+    "recall",
+    "history",
+    "sessions",
+    "download",
+    "disconnect",
+];
+
 /// A request from the harness to a driver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {

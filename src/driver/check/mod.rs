@@ -12,22 +12,13 @@ mod ops;
 mod process;
 
 use super::protocol::PROTOCOL_VERSION;
+use crate::driver::protocol::USER_OPS;
 use crate::server::{FakeServer, UserSpec, WorldSpec};
 use process::{Process, preview};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The ops of the protocol that name a user, in the order they are checked.
-const USER_OPS: &[&str] = &[
-    "connect",
-    "send",
-    "recall",
-    "history",
-    "sessions",
-    "download",
-    "disconnect",
-];
 /// The op no driver implements.
 const UNKNOWN_OP: &str = "imspec-driver-check-no-such-op";
 /// The text alice sends bob.
