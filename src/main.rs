@@ -7,6 +7,11 @@ use clap::{Parser, Subcommand};
 use imspec::cli::{self, Status};
 use std::process::ExitCode;
 
+/// The harness allocates and frees many small frame views and transcript lines across threads;
+/// mimalloc does that with fewer page faults and no arena trimming (measured: README, "Speed").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "imspec",
