@@ -177,6 +177,16 @@ function workerThread(params) {
   let loadError = null;
   let facts = null;
   let bundle = null; // the compiled bundle, evaluated again for each generation
+  // While a recycled realm loads, the main thread may already assign it a user and send it
+  // requests (one port, in order): they wait here until the SDK is loaded.
+  let loading = false;
+  const waiting = [];
+  const handle = (m) => {
+    if (m.kind === 'assign') { if (host) host.assign(m.user); return; }
+    if (host) host.request(m.id, m.op, m.args);
+    else parentPort.postMessage({ kind: 'reply', gen, id: m.id, ok: false, json: JSON.stringify({ type: 'driver-error', message: 'cannot load the SDK bundle: ' + (loadError && loadError.message || loadError || 'not loaded') }) });
+  };
+  const loaded = () => { loading = false; for (const m of waiting.splice(0)) handle(m); };
   const load = () => {
     const mine = gen;
     const post = (m) => { if (mine === gen) parentPort.postMessage({ ...m, gen: mine }); };
@@ -189,6 +199,7 @@ function workerThread(params) {
       log('cannot load the SDK:', e);
       loadError = e;
       post({ kind: 'ready', error: String(e && e.message || e) });
+      loaded();
       return;
     }
     if (params.probe) {
@@ -197,11 +208,13 @@ function workerThread(params) {
     }
     host = createSdkHost({ W, gen: facts.gen, post, log, trace });
     post({ kind: 'ready', name: facts.name, version: params.reuseProbe && mine === 0 ? sdkVersion(W, facts) : undefined });
+    loaded();
   };
   // A new generation: what the previous SDK opened is closed before the bundle loads again.
   const recycle = async (next) => {
     gen = next;
     host = null;
+    loading = true;
     opened.closeAll();
     // let the closed SDK's pending callbacks and promise chains run out (they post nothing now)
     for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
@@ -216,15 +229,14 @@ function workerThread(params) {
   load();
   parentPort.on('message', (m) => {
     if (m.kind === 'recycle') { recycle(m.gen).catch((e) => log('recycling the realm failed:', e)); return; }
-    if (m.kind === 'assign') { if (host) host.assign(m.user); return; }
     if (m.kind === 'flush') {
       const mine = gen;
       Promise.resolve(host && host.drained()).catch(() => {}).then(() => parentPort.postMessage({ kind: 'flushed', gen: mine }));
       return;
     }
-    if (m.kind !== 'req') return;
-    if (host) host.request(m.id, m.op, m.args);
-    else parentPort.postMessage({ kind: 'reply', gen, id: m.id, ok: false, json: JSON.stringify({ type: 'driver-error', message: 'cannot load the SDK bundle: ' + (loadError && loadError.message || loadError || 'not loaded') }) });
+    if (m.kind !== 'req' && m.kind !== 'assign') return;
+    if (loading) waiting.push(m);
+    else handle(m);
   });
 }
 
