@@ -362,6 +362,7 @@ fn checks(step: &Step) -> Option<bool> {
         Action::Frame(f) => Some(concrete(&f.matches)),
         Action::Quiet { .. } => Some(false),
         Action::Deliver(_)
+        | Action::DeliverRaw { .. }
         | Action::Advance(_)
         | Action::ServerClose(_)
         | Action::Kick { .. }

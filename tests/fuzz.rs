@@ -1,7 +1,8 @@
 //! `imspec fuzz` end to end, bounded in cases: the reference client survives a short campaign
 //! in both modes; a fault switch that breaks one value type is found, shrunk, and written as
 //! a scenario that passes against the correct client and fails on its own against the broken
-//! one; the seed alone reproduces the finding.
+//! one; the seed alone reproduces the finding. So is a hostile finding (a client that stops
+//! delivering messages after a body that does not decode), written with `deliver_raw`.
 
 use imspec::fuzz::case::Case;
 use imspec::fuzz::regression::{self, Target};
@@ -78,7 +79,13 @@ async fn a_wrong_ext_type_is_found_shrunk_and_written_as_a_scenario_that_fails_o
     );
 
     // on its own, through the runner: fails against the broken client, passes without it
-    for (faults, verdict) in [("wrong-ext-type", Verdict::Fail), ("", Verdict::Pass)] {
+    assert_fails_on_its_own(&target, &written.id, "wrong-ext-type").await;
+}
+
+/// Runs the written scenario `id` against the reference client with `fault` (it must FAIL)
+/// and without (it must PASS).
+async fn assert_fails_on_its_own(target: &Target, id: &str, fault: &str) {
+    for (faults, verdict) in [(fault, Verdict::Fail), ("", Verdict::Pass)] {
         let config = RunConfig {
             level: imspec::scenario::Level::Wire,
             client: regression::reference(&exe(), faults),
@@ -90,8 +97,7 @@ async fn a_wrong_ext_type_is_found_shrunk_and_written_as_a_scenario_that_fails_o
             jobs: 1,
             expected: ExpectedFailures::default(),
         };
-        let scenarios =
-            runner::select(&target.scenarios, std::slice::from_ref(&written.id)).unwrap();
+        let scenarios = runner::select(&target.scenarios, &[id.to_string()]).unwrap();
         assert_eq!(scenarios.len(), 1);
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let runs = runner::run_all(scenarios, &config, tx).await;
@@ -102,4 +108,40 @@ async fn a_wrong_ext_type_is_found_shrunk_and_written_as_a_scenario_that_fails_o
             runs[0].failure_message()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_stalled_by_a_hostile_body_is_found_and_written_as_a_scenario_that_fails_on_its_own()
+ {
+    let options = Options {
+        case_timeout: Duration::from_secs(1),
+        max_shrink_iters: 8,
+        ..options("stall-on-bad-payload", Mode::Hostile, 200)
+    };
+    let report = campaign::run(&options).await.unwrap();
+    let finding = report.findings.first().expect("found within 200 cases");
+    assert!(matches!(finding.case, Case::Hostile(_)), "{finding:?}");
+    assert_eq!(finding.signature, "hang after hostile body", "{finding:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let target = Target {
+        scenarios: dir.path().join("scenarios"),
+        snapshots: dir.path().join("snapshots"),
+        exe: exe(),
+        command: "imspec fuzz --fault stall-on-bad-payload --mode hostile --seed 1 --cases 200"
+            .into(),
+    };
+    let written = regression::write(finding, "hostile", &target)
+        .await
+        .unwrap();
+    assert!(written.passes_reference, "{written:?}");
+    assert!(
+        written
+            .killed_by
+            .contains(&"stall-on-bad-payload".to_string()),
+        "{written:?}"
+    );
+    let text = std::fs::read_to_string(&written.path).unwrap();
+    assert!(text.contains("deliver_raw = {"), "{text}");
+    assert_fails_on_its_own(&target, &written.id, "stall-on-bad-payload").await;
 }

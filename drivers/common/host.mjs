@@ -11,7 +11,7 @@
 //   realm.onExit(reason) before anything can arrive;
 // - close(): Promise, at shutdown (a browser to close).
 import readline from 'node:readline';
-import { PROTOCOLS, CAPABILITIES, OPS, USER_OPS } from './lists.mjs';
+import { PROTOCOLS, CAPABILITIES, OPS, USER_OPS, V2_OPS } from './lists.mjs';
 
 const USER_OP_SET = new Set(USER_OPS);
 /** Spare realms kept loaded: most scenarios connect two users one after the other. */
@@ -122,7 +122,7 @@ export function runHost(backend) {
       return;
     }
     const result = { driver: backend.name, sdk: info.name || backend.sdkName, sdkVersion: info.version, ops: OPS, protocol: asked };
-    if (asked >= 2) { result.ops = [...OPS, 'reset']; result.capabilities = CAPABILITIES; }
+    if (asked >= 2) { result.ops = [...OPS, ...V2_OPS]; result.capabilities = CAPABILITIES; }
     reply(req.id, true, result);
   }
 
@@ -202,6 +202,9 @@ export function runHost(backend) {
     if (op === 'hello') { track(id, hello(req)); return; }
     if (op === 'shutdown') { shutdown(id); return; }
     if (op === 'reset') { track(id, reset(id)); return; }
+    // `sync`: every callback the SDKs made so far is written before the reply (DRIVER-PROTOCOL.md,
+    // "Settling"): each realm is flushed, as before a reset.
+    if (op === 'sync') { track(id, flushAll([...users.values()]).then(() => reply(id, true, {}))); return; }
     if (!USER_OP_SET.has(op)) {
       reply(id, false, { type: 'unsupported', message: `op ${JSON.stringify(op)} is not implemented by ${backend.name}` });
       return;

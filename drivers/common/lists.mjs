@@ -6,8 +6,11 @@
 export const PROTOCOLS = [1, 2];
 /** Optional features announced in `hello`'s result (protocol 2): `reset` serves many scenarios;
  * `immediate-callbacks`: every callback an SDK made before a `reset` or `shutdown` is written
- * before its reply (host.mjs flushes every realm first). */
-export const CAPABILITIES = ['reset', 'immediate-callbacks'];
+ * before its reply (host.mjs flushes every realm first); `sync`: the same for a `sync` request,
+ * at any time. */
+export const CAPABILITIES = ['reset', 'immediate-callbacks', 'sync'];
+/** The ops of protocol 2 that name no user, beside `hello` and `shutdown`. */
+export const V2_OPS = ['reset', 'sync'];
 /** Every op the drivers implement (`reset` only from protocol 2 on). */
 export const OPS = ['hello', 'connect', 'send', 'recall', 'history', 'sessions', 'download', 'disconnect', 'shutdown'];
 /** Ops that name a user and run in that user's realm. */

@@ -8,11 +8,11 @@ use std::time::Duration;
 pub const AFTER_HELP: &str = "\
 Starts the driver against a fake server with users alice and bob, and checks hello (fields,
 protocol version, ops, capabilities), connect, send (and bob's onTextMessage), recall, history,
-sessions, download, fire-timer (when `timers` is announced), disconnect (and onClosed), reset
-(when announced), an unknown op (must be answered unsupported), a malformed request (must not stop
-the driver), that every stdout line is a reply or an event, and shutdown (answered, then exit 0
-within 2 s). An op answered with a
-well-formed error passes: that is the SDK's outcome, which the scenarios judge.
+sessions, download, fire-timer (when `timers` is announced), sync (when announced), disconnect
+(and onClosed), reset (when announced), an unknown op (must be answered unsupported), a malformed
+request (must not stop the driver), that every stdout line is a reply or an event, and shutdown
+(answered, then exit 0 within 2 s). An op answered with a well-formed error passes: that is the
+SDK's outcome, which the scenarios judge.
 
 Exit status: 0 every check passed (UNSUPPORTED and SKIP allowed), 1 a check failed (including a
 driver that does not start), 2 the harness could not run.

@@ -115,6 +115,9 @@ pub(super) struct Session {
     pub(super) token: String,
     pub(super) sock: Sock,
     pub(super) log_out: bool,
+    /// Fault `stall-on-bad-payload`: a message failed to decode, and no message since reaches
+    /// the app.
+    stalled: bool,
     pub(super) opened: bool,
     pub(super) connect_request: Option<u64>,
     pub(super) disconnect_requests: Vec<u64>,
@@ -159,6 +162,7 @@ impl Session {
             token: String::new(),
             sock: Sock::Absent,
             log_out: false,
+            stalled: false,
             opened: false,
             connect_request: Some(connect_request),
             disconnect_requests: Vec::new(),
@@ -530,8 +534,11 @@ impl Session {
                 token: &self.token,
                 faults: &self.faults,
             };
-            let dispatched =
+            let mut dispatched =
                 incoming::metapayload(&dl.metas, dl.status.as_ref(), &cx, &mut self.cache);
+            if self.stalled {
+                dispatched.callbacks.clear();
+            }
             let mut received = Vec::new();
             for (name, data) in dispatched.callbacks {
                 if self.suppressed(name, data.as_ref()) {
@@ -551,6 +558,7 @@ impl Session {
                 }
             }
             if let Some(Thrown(error)) = dispatched.thrown {
+                self.stalled = self.faults.has(Fault::StallOnBadPayload);
                 self.emit(
                     "onError",
                     Some(json!({"type": 604, "message": "decode message error", "data": error})),

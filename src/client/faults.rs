@@ -84,6 +84,8 @@ pub enum Fault {
     NoDownloadToken,
     /// No `onFileUploadProgress` while an attachment uploads.
     NoUploadProgress,
+    /// After a message whose payload does not decode, no received message reaches the app.
+    StallOnBadPayload,
 }
 
 /// Every switch: its name and what it breaks (`imspec run --list-faults`).
@@ -198,10 +200,14 @@ pub const ALL: &[(&str, &str)] = &[
         "no-upload-progress",
         "onFileUploadProgress is not called while an attachment uploads",
     ),
+    (
+        "stall-on-bad-payload",
+        "after a message whose payload does not decode, no received message reaches the app",
+    ),
 ];
 
 /// Every switch, in the order of [`ALL`].
-const ORDER: [Fault; 35] = [
+const ORDER: [Fault; 36] = [
     Fault::NoOpened,
     Fault::WrongLoginError,
     Fault::IgnoreProvisionStatus,
@@ -237,6 +243,7 @@ const ORDER: [Fault; 35] = [
     Fault::WrongUploadError,
     Fault::NoDownloadToken,
     Fault::NoUploadProgress,
+    Fault::StallOnBadPayload,
 ];
 
 impl Fault {

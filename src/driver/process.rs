@@ -1,6 +1,6 @@
 //! One running driver process and its stdin/stdout/stderr.
 
-use super::protocol::{DriverLine, Event, PROTOCOL_VERSION, Reply, Request};
+use super::protocol::{Capability, DriverLine, Event, PROTOCOL_VERSION, Reply, Request};
 use futures_util::StreamExt as _;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -80,8 +80,8 @@ pub struct Hello {
 
 impl Hello {
     /// Whether the driver announced `capability` (see `DRIVER-PROTOCOL.md`, "Reuse").
-    pub fn can(&self, capability: &str) -> bool {
-        self.protocol >= 2 && self.capabilities.iter().any(|c| c == capability)
+    pub fn can(&self, capability: Capability) -> bool {
+        self.protocol >= 2 && self.capabilities.iter().any(|c| c == capability.name())
     }
 }
 
@@ -116,6 +116,8 @@ pub struct Driver {
     exceptions: Vec<Event>,
     log: Vec<LogEntry>,
     broken: Option<DriverFailure>,
+    /// What its `hello` announced (nothing before it answered).
+    announced: Option<Hello>,
 }
 
 impl Driver {
@@ -199,6 +201,7 @@ impl Driver {
             exceptions: Vec::new(),
             log: Vec::new(),
             broken: None,
+            announced: None,
         })
     }
 
@@ -232,7 +235,7 @@ impl Driver {
                 .unwrap_or("")
                 .to_string()
         };
-        Ok(Hello {
+        let hello = Hello {
             driver: text("driver"),
             sdk: text("sdk"),
             sdk_version: text("sdkVersion"),
@@ -255,7 +258,14 @@ impl Driver {
                         .collect()
                 })
                 .unwrap_or_default(),
-        })
+        };
+        self.announced = Some(hello.clone());
+        Ok(hello)
+    }
+
+    /// Whether its `hello` announced `capability`.
+    pub fn can(&self, capability: Capability) -> bool {
+        self.announced.as_ref().is_some_and(|h| h.can(capability))
     }
 
     /// Asks a driver that announced `reset` to become as fresh as a new process (every

@@ -20,6 +20,40 @@ pub const USER_OPS: &[&str] = &[
     "disconnect",
 ];
 
+/// What a version 2 driver may announce in `hello`'s `capabilities` (DRIVER-PROTOCOL.md): the
+/// one list the harness, the reference client and `imspec driver-check` read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    /// `reset`: it serves many scenarios ("Reuse").
+    Reset,
+    /// `fire-timer`: it runs its SDK's timers on request ("Timers").
+    Timers,
+    /// Every callback made is written before the `reset` / `shutdown` reply ("Settling").
+    ImmediateCallbacks,
+    /// `sync`: its reply comes after every callback made so far is written ("Settling").
+    Sync,
+}
+
+impl Capability {
+    /// Every capability, in DRIVER-PROTOCOL.md's order.
+    pub const ALL: [Capability; 4] = [
+        Capability::Reset,
+        Capability::Timers,
+        Capability::ImmediateCallbacks,
+        Capability::Sync,
+    ];
+
+    /// Its name in `capabilities`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Reset => "reset",
+            Capability::Timers => "timers",
+            Capability::ImmediateCallbacks => "immediate-callbacks",
+            Capability::Sync => "sync",
+        }
+    }
+}
+
 /// A request from the harness to a driver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {

@@ -7,15 +7,19 @@
 
 use super::FuzzError;
 use super::campaign::Finding;
-use super::case::{Body, Case, ValidCase, Way};
+use super::case::{Body, Case, HostileCase, ValidCase, Way};
 use crate::runner::{self, ClientSpec, RunConfig, Verdict, expected::ExpectedFailures};
 use crate::wire::keyvalue;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Switches tried for `killed_by` (those a value-carrying case can catch).
+/// Switches tried for `killed_by` of a valid case (those a value-carrying case can catch).
 pub const CANDIDATE_FAULTS: [&str; 3] = ["wrong-ext-type", "drop-ext", "wrong-text"];
+/// Switches tried for `killed_by` of a hostile case (those a message after it can catch).
+pub const HOSTILE_CANDIDATE_FAULTS: [&str; 2] = ["stall-on-bad-payload", "wrong-text"];
 
 /// Where and how a regression is written.
 #[derive(Debug, Clone)]
@@ -55,17 +59,19 @@ pub fn reference(exe: &Path, faults: &str) -> ClientSpec {
 /// Writes `finding` as `<name>.toml`, records its snapshot with the reference client and
 /// fills in `killed_by`.
 pub async fn write(finding: &Finding, name: &str, target: &Target) -> Result<Written, FuzzError> {
-    let Case::Valid(case) = &finding.case else {
-        return Err(FuzzError::NotExpressible(
-            "a hostile body cannot be written as a scenario (the deliver step takes valid bodies); rerun with the seed".into(),
-        ));
-    };
     let id = format!("fuzz-regressions/{name}");
     let path = target.scenarios.join(format!("{id}.toml"));
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| FuzzError::Io(dir.to_path_buf(), e))?;
     }
-    let text = |killed_by: &[String]| scenario_text(finding, case, killed_by, &target.command);
+    let text = |killed_by: &[String]| match &finding.case {
+        Case::Valid(case) => scenario_text(finding, case, killed_by, &target.command),
+        Case::Hostile(case) => hostile_text(finding, case, killed_by, &target.command),
+    };
+    let candidates: &[&str] = match &finding.case {
+        Case::Valid(_) => &CANDIDATE_FAULTS,
+        Case::Hostile(_) => &HOSTILE_CANDIDATE_FAULTS,
+    };
     let save = |t: String| std::fs::write(&path, t).map_err(|e| FuzzError::Io(path.clone(), e));
     save(text(&[])?)?;
     let run = |faults: &str, update: bool| {
@@ -91,7 +97,7 @@ pub async fn write(finding: &Finding, name: &str, target: &Target) -> Result<Wri
     run("", true).await?;
     let passes_reference = run("", false).await? == Some(Verdict::Pass);
     let mut killed_by = Vec::new();
-    for fault in CANDIDATE_FAULTS {
+    for fault in candidates {
         if run(fault, false).await? == Some(Verdict::Fail) {
             killed_by.push(fault.to_string());
         }
@@ -105,13 +111,8 @@ pub async fn write(finding: &Finding, name: &str, target: &Target) -> Result<Wri
     })
 }
 
-/// The scenario file of a valid case.
-fn scenario_text(
-    finding: &Finding,
-    case: &ValidCase,
-    killed_by: &[String],
-    command: &str,
-) -> Result<String, FuzzError> {
+/// The comment that opens a regression: the command, the case, what happened.
+fn found_by(finding: &Finding, command: &str) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "# Found by `{command}` at case {} (shrunk by proptest); the seed alone reproduces it.\n",
@@ -120,6 +121,95 @@ fn scenario_text(
     for line in format!("{}: {}", finding.signature, finding.message).lines() {
         out.push_str(&format!("# {}\n", truncate(line, 300)));
     }
+    out
+}
+
+/// The text of a `[[step]]` table with these keys.
+fn step_table(pairs: &[(&str, Value)]) -> Result<String, FuzzError> {
+    let mut out = String::from("\n[[step]]\n");
+    for (k, v) in pairs {
+        out.push_str(&format!("{k} = {}\n", inline(v)?));
+    }
+    Ok(out)
+}
+
+/// The text of a probe: a plain text from the scripted peer `probe` to bob, which must reach
+/// the app after whatever came before it.
+const PROBE_TEXT: &str = "probe after the hostile body";
+
+/// The scenario file of a hostile case: bob gets the body as it is (`deliver_raw`), then a
+/// plain text, which must still reach him. What the SDK does with the body itself (`onError`,
+/// nothing) is the transcript's, compared with the snapshot.
+fn hostile_text(
+    finding: &Finding,
+    case: &HostileCase,
+    killed_by: &[String],
+    command: &str,
+) -> Result<String, FuzzError> {
+    let mut out = found_by(finding, command);
+    let mut head = toml::Table::new();
+    head.insert(
+        "purpose".into(),
+        format!(
+            "Fuzz regression: after a hostile {} body ({}, {}), the next message still \
+             reaches the app",
+            case.base.body.kind(),
+            truncate(&format!("{:?}", case.kind), 60),
+            case.base.chat.sdk_name()
+        )
+        .into(),
+    );
+    head.insert(
+        "killed_by".into(),
+        toml::Value::Array(killed_by.iter().map(|k| k.as_str().into()).collect()),
+    );
+    out.push_str(&toml::to_string(&head).map_err(|e| FuzzError::Toml(e.to_string()))?);
+    out.push_str(HOSTILE_CITATIONS);
+    out.push_str(WORLD);
+    out.push_str(&step_table(&[("connect", json!("bob"))])?);
+    let payload = BASE64.encode(case.payload());
+    out.push_str(&step_table(&[
+        (
+            "deliver_raw",
+            json!({"from": case.base.sender(), "to": case.base.chat.to(),
+                   "chatType": case.base.chat.sdk_name(), "payload": payload}),
+        ),
+        ("as", json!("hostile")),
+    ])?);
+    // bob is done with it (he acks its key, wire notes 3.8) before the probe comes: the two
+    // messages' frames then come in one order
+    out.push_str(&step_table(&[(
+        "frame",
+        json!({"user": "bob", "dir": "c2s",
+               "match": {"payload": {"CommSyncUL": {"key": "{{hostile.serverMsgId}}"}}}}),
+    )])?);
+    out.push_str(&step_table(&[
+        (
+            "deliver",
+            json!({"from": "probe", "to": "bob", "type": "txt", "msg": PROBE_TEXT}),
+        ),
+        ("as", json!("probe")),
+    ])?);
+    out.push_str(&step_table(&[(
+        "event",
+        json!({"user": "bob", "name": "onTextMessage", "data": {
+            "id": "{{probe.serverMsgId}}", "from": "probe", "to": "bob", "data": PROBE_TEXT}}),
+    )])?);
+    Ok(out)
+}
+
+/// What a hostile regression checks: the wire notes' rule that a message which does not decode
+/// gives an error and leaves the connection as it was, and the guide's text callback.
+const HOSTILE_CITATIONS: &str = "guide = [{ lines = \"568\", quote = \"//Receive text message\" }]\nwire = [{ section = \"7\", quote = \"The connection stays open.\" }, { section = \"3\", quote = \"then sends `CommSyncUL{queue, key:nextKey}`\" }]\n";
+
+/// The scenario file of a valid case.
+fn scenario_text(
+    finding: &Finding,
+    case: &ValidCase,
+    killed_by: &[String],
+    command: &str,
+) -> Result<String, FuzzError> {
+    let mut out = found_by(finding, command);
     if !case.wire_only.is_empty() {
         out.push_str("# Left out: ext entries JSON cannot express (NaN, FLOAT, UINT, LLINT).\n");
     }
@@ -142,10 +232,7 @@ fn scenario_text(
     out.push_str(CITATIONS);
     out.push_str(WORLD);
     let step = |out: &mut String, pairs: &[(&str, Value)]| -> Result<(), FuzzError> {
-        out.push_str("\n[[step]]\n");
-        for (k, v) in pairs {
-            out.push_str(&format!("{k} = {}\n", inline(v)?));
-        }
+        out.push_str(&step_table(pairs)?);
         Ok(())
     };
     step(&mut out, &[("connect", json!("alice"))])?;

@@ -227,6 +227,20 @@ impl<'a> Watch<'a> {
             .settle_all(settle_by)
             .await
             .map_err(Missing::Unsettled)?;
+        // A driver that can (`sync`) hands over every callback its SDK has made so far,
+        // including those it defers and those that need no frame (a dropped socket's onError).
+        if driver.can(crate::driver::protocol::Capability::Sync) {
+            let lines = driver.log().len();
+            driver
+                .call("sync", None, serde_json::json!({}), settle_by)
+                .await
+                .map_err(deadline_or_driver)?;
+            if driver.log().len() > lines + 2 {
+                // callbacks came with it: look at them, then settle again
+                self.last_settle.set(Instant::now());
+                return Ok(Moved::Something);
+            }
+        }
         self.last_settle.set(Instant::now());
         // On a loaded machine everything is slower, the driver's stdout too: the grace is at
         // least twice what this settle took and twice the slowest barrier round of the run.

@@ -8,6 +8,7 @@ use super::snapshot::{self, SnapshotOutcome};
 use super::steps::State;
 use super::transcript;
 use super::{Outcome, RunConfig, ScenarioRun, StepFailure};
+use crate::driver::protocol::Capability;
 use crate::driver::{ClientKey, Driver, DriverFailure, DriverPool, Pooled};
 use crate::scenario::{Level, Scenario};
 use crate::server::FakeServer;
@@ -61,7 +62,7 @@ pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> 
                 // The transcript is taken once the run is settled and, unless the driver writes
                 // every callback made before its reset / shutdown reply (`immediate-callbacks`),
                 // a grace passed with nothing moving: a callback deferred past the last frame is in.
-                Ok(()) if hello.can("immediate-callbacks") => server
+                Ok(()) if hello.can(Capability::ImmediateCallbacks) => server
                     .control()
                     .settle_all(Instant::now() + SETTLE_TIMEOUT)
                     .await
@@ -86,7 +87,7 @@ pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> 
     // A driver that can be reset serves the next scenario; the others are shut down. Either
     // way every connection closes while this scenario's server still runs.
     let reuse = match &hello {
-        Ok(hello) => pool.reuses() && hello.can("reset") && !driver.is_broken(),
+        Ok(hello) => pool.reuses() && hello.can(Capability::Reset) && !driver.is_broken(),
         Err(_) => false,
     };
     let (op, ended) = if reuse {

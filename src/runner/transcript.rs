@@ -53,6 +53,24 @@ pub fn build(
     out
 }
 
+/// What stands for the decoder's exception in an `onError` 604.
+const DECODER_EXCEPTION: &str = "<the decoder's exception>";
+
+/// An `onError` 604 ("decode message error") carries the decoder's own exception as `data`
+/// (wire notes 7: `data:err`): its name and text are the protobuf library's wording
+/// (protobufjs: `RangeError: index out of range`), not a behaviour, so the transcript keeps
+/// only that there was one.
+fn decoder_error_hidden(event: &str, data: &Value) -> Value {
+    let mut data = data.clone();
+    if event == "onError"
+        && data.get("type") == Some(&Value::from(604))
+        && let Some(exception) = data.get_mut("data").filter(|d| d.is_object())
+    {
+        *exception = Value::String(DECODER_EXCEPTION.into());
+    }
+    data
+}
+
 type Lines = Vec<(String, Value)>;
 
 fn lanes(observations: &[Observation], log: &[LogEntry]) -> Vec<(String, Lines)> {
@@ -141,9 +159,9 @@ fn lanes(observations: &[Observation], log: &[LogEntry]) -> Vec<(String, Lines)>
             // chunking and the client's multipart boundary (xhr2 in Node fires none); scenarios
             // check it with `<at-least N>`, the transcript leaves it out.
             LogEntry::Event(e) if e.event == "onFileUploadProgress" => continue,
-            // The harness's own requests: a `fire-timer` stands for time passing, not for
-            // something the scenario asked of the client.
-            LogEntry::Request(r) if r.op == "hello" || r.op == "fire-timer" => {
+            // The harness's own requests: a `fire-timer` stands for time passing, a `sync` for
+            // settling, not for something the scenario asked of the client.
+            LogEntry::Request(r) if r.op == "hello" || r.op == "fire-timer" || r.op == "sync" => {
                 request_user.insert(r.id, None);
                 continue;
             }
@@ -166,7 +184,13 @@ fn lanes(observations: &[Observation], log: &[LogEntry]) -> Vec<(String, Lines)>
                 };
                 (Some(user), line)
             }
-            LogEntry::Event(e) => (e.user.clone(), (format!("* {}", e.event), e.data.clone())),
+            LogEntry::Event(e) => (
+                e.user.clone(),
+                (
+                    format!("* {}", e.event),
+                    decoder_error_hidden(&e.event, &e.data),
+                ),
+            ),
         };
         let user = user.unwrap_or_else(|| "(no user)".to_string());
         per_user.entry(user).or_default()[0].push(line);
@@ -486,6 +510,20 @@ fn mask_digits(raw: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_decode_errors_exception_is_hidden_and_nothing_else() {
+        let thrown = json!({"type": 604, "message": "decode message error",
+                            "data": {"name": "RangeError", "message": "index out of range: 1 + 1 > 1"}});
+        assert_eq!(
+            decoder_error_hidden("onError", &thrown),
+            json!({"type": 604, "message": "decode message error", "data": DECODER_EXCEPTION})
+        );
+        let other =
+            json!({"type": 16, "message": "websocket has been disconnected", "data": {"x": 1}});
+        assert_eq!(decoder_error_hidden("onError", &other), other);
+        assert_eq!(decoder_error_hidden("onTextMessage", &thrown), thrown);
+    }
 
     #[test]
     fn the_4x_provision_trace_ids_and_resources_are_normalised() {

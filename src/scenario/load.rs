@@ -4,11 +4,14 @@
 
 use super::citation::{Docs, GuideCitation, WireCitation};
 use super::step::{
-    DeliverStep, FaultKind, FaultStep, MessageType, OpArgs, RawAction, RawReply, RawStep, StepKind,
+    ChatTypeName, DeliverStep, FaultKind, FaultStep, MessageType, OpArgs, RawAction, RawReply,
+    RawStep, StepKind,
 };
 use super::world::WorldModel;
 use super::{Action, Citations, Cited, Level, ReplyExpectation, Scenario, Step, World};
 use crate::server::{Fault, FaultAction};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -532,6 +535,21 @@ fn build_step(
             templates(&Value::Object(d.fields.clone()))?;
             Action::Deliver(d)
         }
+        RawAction::DeliverRaw(d) => {
+            check_recipient("deliver_raw", d.chat_type, &d.to, world).map_err(plain)?;
+            let payload = BASE64.decode(d.payload.trim()).map_err(|e| {
+                plain(format!(
+                    "`deliver_raw.payload` is not standard base64 ({e}); write the bytes as \
+                     `base64 -w0` prints them"
+                ))
+            })?;
+            Action::DeliverRaw {
+                from: d.from,
+                to: d.to,
+                chat_type: d.chat_type,
+                payload,
+            }
+        }
         RawAction::Advance(by) => Action::Advance(by.0),
         RawAction::ServerClose(c) => {
             user_exists(&c.user)?;
@@ -612,25 +630,7 @@ fn build_step(
 
 /// A `deliver` step's recipient exists as its `chatType` says.
 fn check_deliver(d: &DeliverStep, world: &World) -> Result<(), String> {
-    use super::step::ChatTypeName;
-    match d.chat_type {
-        ChatTypeName::SingleChat if world.users.contains_key(&d.to) => Ok(()),
-        ChatTypeName::SingleChat => Err(format!(
-            "`deliver.to` names user `{}`, who is not in [world.users]",
-            d.to
-        )),
-        ChatTypeName::GroupChat if world.groups.contains_key(&d.to) => Ok(()),
-        ChatTypeName::GroupChat => Err(format!(
-            "`deliver.to` names group `{}`, which is not in [world.groups]",
-            d.to
-        )),
-        ChatTypeName::ChatRoom if world.rooms.contains_key(&d.to) => Ok(()),
-        ChatTypeName::ChatRoom => Err(format!(
-            "`deliver.to` names chat room `{}`, which is not in [world.rooms]",
-            d.to
-        )),
-    }
-    .and_then(|()| match d.kind {
+    check_recipient("deliver", d.chat_type, &d.to, world).and_then(|()| match d.kind {
         MessageType::Read | MessageType::Delivery | MessageType::Recall
             if !d.fields.contains_key("ackMessageId") =>
         {
@@ -638,6 +638,29 @@ fn check_deliver(d: &DeliverStep, world: &World) -> Result<(), String> {
         }
         _ => Ok(()),
     })
+}
+
+/// The recipient `to` of a `step` (`deliver`, `deliver_raw`) exists as its `chatType` says.
+fn check_recipient(
+    step: &str,
+    chat_type: ChatTypeName,
+    to: &str,
+    world: &World,
+) -> Result<(), String> {
+    match chat_type {
+        ChatTypeName::SingleChat if world.users.contains_key(to) => Ok(()),
+        ChatTypeName::SingleChat => Err(format!(
+            "`{step}.to` names user `{to}`, who is not in [world.users]"
+        )),
+        ChatTypeName::GroupChat if world.groups.contains_key(to) => Ok(()),
+        ChatTypeName::GroupChat => Err(format!(
+            "`{step}.to` names group `{to}`, which is not in [world.groups]"
+        )),
+        ChatTypeName::ChatRoom if world.rooms.contains_key(to) => Ok(()),
+        ChatTypeName::ChatRoom => Err(format!(
+            "`{step}.to` names chat room `{to}`, which is not in [world.rooms]"
+        )),
+    }
 }
 
 /// The server's fault for a `fault` step, or which fields do not go together.

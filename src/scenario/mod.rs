@@ -148,6 +148,17 @@ pub enum Action {
     Frame(FrameStep),
     /// The server delivers a message from a scripted peer.
     Deliver(DeliverStep),
+    /// The server delivers a scripted peer's message whose payload is these bytes.
+    DeliverRaw {
+        /// The scripted sender.
+        from: String,
+        /// The recipient: a user, group or room id.
+        to: String,
+        /// The conversation kind.
+        chat_type: step::ChatTypeName,
+        /// The `Meta.payload`, as it goes out.
+        payload: Vec<u8>,
+    },
     /// Advance the server's virtual clock by this much.
     Advance(Duration),
     /// The server drops a user's sockets.

@@ -78,6 +78,8 @@ step_kinds! {
     Frame => "frame",
     /// `deliver`: a scripted peer's message.
     Deliver => "deliver",
+    /// `deliver_raw`: a scripted peer's message whose payload bytes are given as they are.
+    DeliverRaw => "deliver_raw",
     /// `advance`: move the virtual clock.
     Advance => "advance",
     /// `server_close`: the server drops a user's sockets.
@@ -406,6 +408,23 @@ pub struct DeliverStep {
     pub fields: Map<String, Value>,
 }
 
+/// `deliver_raw = { from, to, chatType, payload }`: a scripted peer's message whose
+/// `Meta.payload` is `payload` (base64), byte for byte, valid `MessageBody` or not: how a hostile
+/// fuzz finding is kept as a scenario.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverRawStep {
+    /// The scripted sender.
+    pub from: String,
+    /// The recipient: a user, group or room id.
+    pub to: String,
+    /// The conversation kind (default `singleChat`).
+    #[serde(rename = "chatType", default)]
+    pub chat_type: ChatTypeName,
+    /// The payload, standard base64 (may be empty).
+    pub payload: String,
+}
+
 /// `server_close = { user, code, reason }`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -482,6 +501,8 @@ pub enum RawAction {
     Frame(FrameStep),
     /// `deliver`.
     Deliver(DeliverStep),
+    /// `deliver_raw`.
+    DeliverRaw(DeliverRawStep),
     /// `advance`.
     Advance(DurationValue),
     /// `server_close`.
@@ -596,6 +617,7 @@ impl<'de> Deserialize<'de> for RawStep {
                                 StepKind::Event => RawAction::Event(map.next_value()?),
                                 StepKind::Frame => RawAction::Frame(map.next_value()?),
                                 StepKind::Deliver => RawAction::Deliver(map.next_value()?),
+                                StepKind::DeliverRaw => RawAction::DeliverRaw(map.next_value()?),
                                 StepKind::Advance => RawAction::Advance(map.next_value()?),
                                 StepKind::ServerClose => RawAction::ServerClose(map.next_value()?),
                                 StepKind::Kick => RawAction::Kick(map.next_value()?),
@@ -628,6 +650,7 @@ impl RawAction {
             RawAction::Event(_) => StepKind::Event,
             RawAction::Frame(_) => StepKind::Frame,
             RawAction::Deliver(_) => StepKind::Deliver,
+            RawAction::DeliverRaw(_) => StepKind::DeliverRaw,
             RawAction::Advance(_) => StepKind::Advance,
             RawAction::ServerClose(_) => StepKind::ServerClose,
             RawAction::Kick(_) => StepKind::Kick,

@@ -3,6 +3,7 @@
 //! request, disconnect, `reset` when announced, and `shutdown` with the stdout verdict.
 
 use super::{CheckVerdict, Checker, Shape, TEXT, UNKNOWN_OP, object, preview, string_fields};
+use crate::driver::protocol::Capability;
 use crate::server::{FakeServer, WorldSpec};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -110,7 +111,11 @@ pub(super) async fn run_ops(checker: &mut Checker, server: &FakeServer, world: &
             checker.push(op, CheckVerdict::Skipped, vec!["needs a connection".into()]);
         }
     }
-    if !checker.capabilities.iter().any(|c| c == "timers") {
+    if !checker
+        .capabilities
+        .iter()
+        .any(|c| c == Capability::Timers.name())
+    {
         checker.push(
             "fire-timer",
             CheckVerdict::Skipped,
@@ -148,6 +153,20 @@ pub(super) async fn run_ops(checker: &mut Checker, server: &FakeServer, world: &
             vec!["needs a connection".into()],
         );
     }
+    if checker
+        .capabilities
+        .iter()
+        .any(|c| c == Capability::Sync.name())
+    {
+        // `{}` once every callback made so far is written ("Settling")
+        checker.op("sync", "sync", None, json!({}), object).await;
+    } else {
+        checker.push(
+            "sync",
+            CheckVerdict::Skipped,
+            vec!["hello announces no `sync` capability".into()],
+        );
+    }
     unknown_op(checker).await;
     malformed(checker).await;
     if connected {
@@ -168,7 +187,11 @@ pub(super) async fn run_ops(checker: &mut Checker, server: &FakeServer, world: &
             vec!["needs a connection".into()],
         );
     }
-    if checker.capabilities.iter().any(|c| c == "reset") {
+    if checker
+        .capabilities
+        .iter()
+        .any(|c| c == Capability::Reset.name())
+    {
         reset(checker, connect_args()).await;
     } else {
         checker.push(

@@ -17,6 +17,7 @@ mod request;
 mod server_close;
 
 use super::StepFailure;
+use crate::driver::protocol::Capability;
 use crate::driver::{Driver, DriverFailure, Hello};
 use crate::scenario::{Action, Level, Scenario, Step, template};
 use crate::server::{Control, FakeServer};
@@ -162,11 +163,17 @@ impl<'a> State<'a> {
                 .await
             }
             Action::Event(event) => {
-                let timer = Timer::of(step.timer, hello.can("timers"));
+                let timer = Timer::of(step.timer, hello.can(Capability::Timers));
                 event::run(self, driver, event, timer, deadline).await
             }
             Action::Frame(frame) => frame::run(self, driver, frame, step.timer, deadline).await,
             Action::Deliver(message) => deliver::run(self, message).await,
+            Action::DeliverRaw {
+                from,
+                to,
+                chat_type,
+                payload,
+            } => deliver::run_raw(self, (from, to, *chat_type), payload).await,
             Action::Advance(by) => advance::run(self, *by).await,
             Action::ServerClose(close) => server_close::run(self, close).await,
             Action::Kick { user, operation } => kick::run(self, user, *operation).await,
