@@ -49,6 +49,11 @@ pub struct Lz4Uplink {
 }
 
 impl Lz4Uplink {
+    /// The decoded bytes a next block may refer into: the last [`WINDOW`] bytes at most.
+    pub fn history(&self) -> &[u8] {
+        &self.history
+    }
+
     /// Decodes one frame, then keeps its bytes as history for the next ones.
     pub fn decode(&mut self, frame: &[u8]) -> Result<Vec<u8>, Lz4Error> {
         let header = Lz4Error::Header { len: frame.len() };
@@ -84,10 +89,16 @@ impl Lz4Uplink {
 /// Encodes `original` as one frame, without history (each block stands alone). For tests and
 /// for scripted clients; the SDK's own encoder refers back into earlier frames.
 pub fn encode_frame(original: &[u8]) -> Vec<u8> {
+    encode_frame_with_history(original, &[])
+}
+
+/// Encodes `original` as one frame whose block may refer into `history` (the decoder's
+/// [`Lz4Uplink::history`]), as the SDK's streaming encoder does.
+pub fn encode_frame_with_history(original: &[u8], history: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     prost::encoding::encode_varint(original.len() as u64, &mut out);
     out.extend_from_slice(&crc32fast::hash(original).to_be_bytes());
-    out.extend_from_slice(&lz4_flex::block::compress(original));
+    out.extend_from_slice(&lz4_flex::block::compress_with_dict(original, history));
     out
 }
 
@@ -107,14 +118,12 @@ mod tests {
         // Compressed with the first frame as dictionary, as a streaming encoder does.
         let first = b"a STATISTIC meta for org#app_alice@easemob.com".to_vec();
         let second = b"a STATISTIC meta for org#app_alice@easemob.com again".to_vec();
-        let mut frame = Vec::new();
-        prost::encoding::encode_varint(second.len() as u64, &mut frame);
-        frame.extend_from_slice(&crc32fast::hash(&second).to_be_bytes());
-        frame.extend_from_slice(&lz4_flex::block::compress_with_dict(&second, &first));
+        let frame = encode_frame_with_history(&second, &first);
         assert!(frame.len() < second.len());
 
         let mut decoder = Lz4Uplink::default();
         decoder.decode(&encode_frame(&first)).unwrap();
+        assert_eq!(decoder.history(), first);
         assert_eq!(decoder.decode(&frame).unwrap(), second);
         // Without the history the same block cannot be decoded.
         assert!(Lz4Uplink::default().decode(&frame).is_err());
