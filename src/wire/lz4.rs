@@ -12,6 +12,10 @@ use thiserror::Error;
 /// How far back an LZ4 block may refer.
 pub const WINDOW: usize = 64 * 1024;
 
+/// The most bytes one byte of an LZ4 block can decode to: a match length grows by at most 255
+/// per byte of its encoding.
+const MAX_EXPANSION: usize = 255;
+
 /// Why an LZ4 frame could not be decoded.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum Lz4Error {
@@ -24,6 +28,14 @@ pub enum Lz4Error {
     /// The LZ4 block is broken.
     #[error("LZ4 block does not decode: {0}")]
     Block(String),
+    /// The header says more bytes than a block of this size can decode to.
+    #[error("LZ4 frame says {expected} bytes, more than its block of {block} bytes can hold")]
+    TooLong {
+        /// From the header.
+        expected: u64,
+        /// The block's length.
+        block: usize,
+    },
     /// The block decoded to another length than the header says.
     #[error("LZ4 frame says {expected} bytes, the block gave {got}")]
     Length {
@@ -59,9 +71,16 @@ impl Lz4Uplink {
         let header = Lz4Error::Header { len: frame.len() };
         let mut rest = frame;
         let length = prost::encoding::decode_varint(&mut rest).map_err(|_| header.clone())?;
-        let length = usize::try_from(length).map_err(|_| header.clone())?;
         let (crc, block) = rest.split_first_chunk::<4>().ok_or(header)?;
         let crc = u32::from_be_bytes(*crc);
+        // The output buffer is allocated at the header's length: bounded by the block first.
+        let length = usize::try_from(length)
+            .ok()
+            .filter(|&length| length <= block.len().saturating_mul(MAX_EXPANSION))
+            .ok_or(Lz4Error::TooLong {
+                expected: length,
+                block: block.len(),
+            })?;
         let mut out = vec![0; length];
         let got = lz4_flex::block::decompress_into_with_dict(block, &mut out, &self.history)
             .map_err(|e| Lz4Error::Block(e.to_string()))?;
@@ -145,5 +164,26 @@ mod tests {
         let mut frame = encode_frame(b"hello");
         frame[0] = 0x7f;
         assert!(decoder.decode(&frame).is_err());
+    }
+
+    #[test]
+    fn a_header_length_beyond_what_the_block_can_hold_is_refused_before_allocating() {
+        // Found by the `lz4_uplink` fuzz target: a header of 2^59 bytes made the decoder
+        // allocate that much, and the process abort.
+        let mut frame = Vec::new();
+        prost::encoding::encode_varint(1 << 59, &mut frame);
+        frame.extend_from_slice(&[0, 0, 0, 0, 0x10, b'x']);
+        assert_eq!(
+            Lz4Uplink::default().decode(&frame),
+            Err(Lz4Error::TooLong {
+                expected: 1 << 59,
+                block: 2
+            })
+        );
+        // The largest expansion a block can reach still decodes.
+        let zeros = vec![0; 100_000];
+        let frame = encode_frame(&zeros);
+        assert!(frame.len() * MAX_EXPANSION > zeros.len());
+        assert_eq!(Lz4Uplink::default().decode(&frame).unwrap(), zeros);
     }
 }
