@@ -36,6 +36,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("msync_descriptor.bin"),
         descriptors.encode_to_vec(),
     )?;
-    prost_build::Config::new().compile_fds(descriptors)?;
+    // Feature `arbitrary`: every message and enum can be built from fuzzer bytes (`fuzz::typed`).
+    prost_build::Config::new()
+        .type_attribute(
+            ".",
+            "#[cfg_attr(feature = \"arbitrary\", derive(arbitrary::Arbitrary))]",
+        )
+        .compile_fds(descriptors)?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The fake server over real sockets: token login over HTTP, SockJS WebSocket sessions, a text
 //! from alice to bob (NOTICE → pull → metas → key → isLast), the recorder's order, bad frames,
-//! the raw WebSocket endpoint and the scripted controls.
+//! the raw WebSocket endpoint (with the 4.x LZ4 uplink) and the scripted controls.
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use imspec::server::observe::{ObservationKind, Transport, TransportWhat};
@@ -8,13 +8,13 @@ use imspec::server::{
     ChatType, FakeServer, Fault, FaultAction, FaultTrigger, ScriptedMessage, ServerError, UserSpec,
     WorldSpec,
 };
-use imspec::wire::frame;
 use imspec::wire::pb::{
     self, CommSyncDl, CommSyncUl, CommUnreadDl, MessageBody, Meta, Provision, m_sync::Command,
-    meta::NameSpace,
+    meta::NameSpace, provision::CompressType,
 };
 use imspec::wire::sockjs::{self, ServerFrame};
 use imspec::wire::{Direction, jid};
+use imspec::wire::{frame, lz4};
 use prost::Message as _;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -497,5 +497,74 @@ async fn login_errors_answer_as_the_real_server() {
         .unwrap();
     assert_eq!(info["websocket"], true);
     assert_eq!(server.recorder().len(), 4);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_raw_websocket_takes_an_lz4_uplink_once_negotiated() {
+    let server = FakeServer::start(WorldSpec {
+        lz4: true,
+        ..world()
+    })
+    .await
+    .unwrap();
+    let mut bob = Client::connect(&server, Transport::Websocket).await;
+    let token = token(&server, "bob").await;
+    let mut offer = provision("bob", &token);
+    let body = Provision {
+        session_id: Some("1:".into()),
+        protocol_compress_type: vec![CompressType::CompressLz4 as i32],
+        ..payload(&offer)
+    };
+    offer.payload = Some(body.encode_to_vec());
+    bob.send(&offer).await;
+    let answer: Provision = payload(&bob.recv().await);
+    assert_eq!(
+        answer.protocol_compress_type,
+        [CompressType::CompressLz4 as i32]
+    );
+
+    // Two compressed frames, the second referring back into the first; then a broken one.
+    let unread = frame::encode_msync(&command(Command::Unread, None));
+    let first = lz4::encode_frame(&unread);
+    let second = lz4::encode_frame_with_history(&unread, &unread);
+    let mut broken = lz4::encode_frame(&unread);
+    broken[1] ^= 0xff;
+    for compressed in [first, broken, second] {
+        bob.ws.send(Message::binary(compressed)).await.unwrap();
+    }
+    for _ in 0..2 {
+        let unread: CommUnreadDl = payload(&bob.recv().await);
+        assert_eq!(unread.status.unwrap().error_code, Some(0));
+    }
+    let log: Vec<_> = frame_log(&server)
+        .into_iter()
+        .map(|(direction, _, command, _)| format!("{} {command}", direction.as_str()))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            "c2s PROVISION",
+            "s2c PROVISION",
+            "c2s UNREAD",
+            "s2c UNREAD",
+            "c2s UNREAD",
+            "s2c UNREAD"
+        ]
+    );
+    let bad: Vec<String> = server
+        .recorder()
+        .observations()
+        .into_iter()
+        .filter_map(|o| match o.kind {
+            ObservationKind::Transport(t) => match t.what {
+                TransportWhat::BadFrame { error, .. } => Some(error),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(bad[0].starts_with("LZ4 frame crc32 is"), "{bad:?}");
     server.shutdown().await;
 }

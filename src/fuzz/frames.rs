@@ -9,7 +9,8 @@
 
 use super::case::Case;
 use super::strategy::{self, Mode};
-use crate::server::inbound::{Inbound, Outcome};
+use crate::server::inbound::{Inbound, Incoming, Outcome};
+use crate::server::observe::Transport;
 use crate::wire::frame::BASE64;
 use crate::wire::pb::{self, m_sync::Command};
 use crate::wire::{jid, sockjs};
@@ -243,8 +244,8 @@ pub fn run(seed: u64, count: u64, budget: Duration) -> FramesReport {
         let input = message(base, &mut rng);
         report.messages += 1;
         let outcome = catch_unwind(AssertUnwindSafe(|| match &input {
-            Input::Text(t) => inbound.sockjs_text(t),
-            Input::Binary(b) => vec![inbound.binary(b)],
+            Input::Text(t) => inbound.message(Transport::Sockjs, Incoming::Text(t)),
+            Input::Binary(b) => inbound.message(Transport::Websocket, Incoming::Binary(b)),
         }));
         match outcome {
             Ok(outcomes) => {

@@ -1,8 +1,10 @@
 //! Fuzzing message bodies in both directions (`imspec fuzz`): proptest strategies for bodies,
 //! `ext` values, names and hostile payloads (`strategy`), the case model (`case`), one live server +
 //! driver session that runs cases (`live`) against invariants (`check`), the campaign with
-//! shrinking (`campaign`), shrunk findings written as scenario files (`regression`), and a
-//! fuzzer of the server's own frame decoding path (`frames`).
+//! shrinking (`campaign`), shrunk findings written as scenario files (`regression`), a
+//! fuzzer of the server's own frame decoding path (`frames`), and the bodies and seed corpora
+//! of the `cargo fuzz` targets under `fuzz/` (`targets`, `seeds`; `typed` with the feature
+//! `arbitrary`).
 //!
 //! Uses the server, driver and runner through their public APIs; must not change how a
 //! scenario runs.
@@ -14,7 +16,11 @@ pub mod cli;
 pub mod frames;
 pub mod live;
 pub mod regression;
+pub mod seeds;
 pub mod strategy;
+pub mod targets;
+#[cfg(feature = "arbitrary")]
+pub mod typed;
 
 pub use campaign::{Finding, Options, Report};
 pub use strategy::Mode;

@@ -1,36 +1,139 @@
-//! The server's inbound decoding path as one synchronous, pure step: a client's WebSocket
-//! message (SockJS text or raw binary) → base64 messages → msync frames → the canonical view
-//! the recorder keeps → the session's effects, answers encoded as the writer encodes them.
+//! The server's inbound decoding path as pure functions: a client's WebSocket message (SockJS
+//! text or raw binary) → its msync frames ([`frames_of`]: SockJS JSON, base64) → each frame's
+//! `MSync` and canonical view ([`decode_frame`]: the LZ4 uplink with the connection's history
+//! when it was negotiated, protobuf, every nested payload).
 //!
-//! `socket.rs` runs the same steps with sockets, the recorder and the shared world around
-//! them; this form exists so the decoder can be fuzzed (`src/fuzz/frames.rs`) a million frames
-//! at a time without I/O. It owns one [`Session`] and one [`World`] of its own and must not
-//! touch sockets, the recorder or a server's shared state.
+//! `socket.rs`'s reader calls these two functions and nothing else to decode, so the fuzzers
+//! (`src/fuzz/frames.rs`, the `cargo fuzz` targets under `fuzz/`) drive the very code the
+//! sockets run. [`Inbound`] adds one connection's msync session around them, without sockets,
+//! so the whole path, answers included, runs a million frames at a time without I/O. It owns
+//! one [`Session`] and one [`World`] of its own and must not touch sockets, the recorder or a
+//! server's shared state.
 
 use super::WorldSpec;
+use super::observe::Transport;
 use super::session::{Effect, Session};
 use super::socket::MAX_MESSAGE;
 use super::world::World;
 use crate::wire::frame::{self, BASE64};
-use crate::wire::{Direction, canonical, sockjs};
+use crate::wire::lz4::{Lz4Error, Lz4Uplink};
+use crate::wire::{Direction, WireError, canonical, pb, sockjs};
 use base64::Engine as _;
 
-/// One message of a SockJS text: its base64 text, and its bytes or why they do not decode.
-pub(crate) type SockJsMessage = (String, Result<Vec<u8>, String>);
+/// One WebSocket message from a client, as the socket received it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Incoming<'a> {
+    /// A text message.
+    Text(&'a str),
+    /// A binary message.
+    Binary(&'a [u8]),
+}
 
-/// The msync frames of one SockJS text message, each decoded from base64 or refused: the
-/// first layer of the path, shared with `socket.rs`'s reader.
-pub(crate) fn split_sockjs(text: &str) -> Result<Vec<SockJsMessage>, String> {
-    let messages = sockjs::parse_client(text).map_err(|e| e.to_string())?;
-    Ok(messages
-        .into_iter()
-        .map(|message| {
-            let bytes = BASE64
-                .decode(message.as_bytes())
-                .map_err(|e| format!("SockJS message is not base64: {e}"));
-            (message, bytes)
-        })
-        .collect())
+/// Why an inbound message, or one frame of it, is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    /// Larger than the socket accepts.
+    #[error("message over {MAX_MESSAGE} bytes")]
+    TooBig,
+    /// A text message where the transport carries binary ones.
+    #[error("text message on the binary WebSocket transport")]
+    TextOnWebsocket,
+    /// A binary message where the transport carries text ones.
+    #[error("binary message on the SockJS transport")]
+    BinaryOnSockjs,
+    /// Not SockJS, not base64, or not an `MSync`.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// A negotiated LZ4 uplink frame that does not decompress.
+    #[error(transparent)]
+    Lz4(#[from] Lz4Error),
+}
+
+/// One msync frame of a message, still encoded: its bytes and how it arrived (the base64 text),
+/// for the record of a frame refused later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArrivedFrame {
+    /// The frame's bytes (LZ4-compressed when the connection negotiated it).
+    pub bytes: Vec<u8>,
+    /// The frame as it arrived, as text.
+    pub text: String,
+}
+
+/// A message, or one frame of it, that is refused before it is decoded.
+#[derive(Debug)]
+pub struct Refused {
+    /// Why.
+    pub error: InboundError,
+    /// What was refused, as text (a SockJS message, the base64 of a binary one).
+    pub text: String,
+}
+
+/// A decoded uplink frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedFrame {
+    /// The `MSync` bytes (decompressed, for an LZ4 uplink).
+    pub bytes: Vec<u8>,
+    /// The decoded `MSync`.
+    pub msync: pb::MSync,
+    /// Its canonical view, every nested payload decoded (the recorder's form).
+    pub view: serde_json::Value,
+}
+
+/// The msync frames of one WebSocket message on `transport`, each still encoded or refused:
+/// the first layer of the path.
+pub fn frames_of(
+    transport: Transport,
+    message: Incoming<'_>,
+) -> Vec<Result<ArrivedFrame, Refused>> {
+    let refused = |error: InboundError, text: String| vec![Err(Refused { error, text })];
+    match (message, transport) {
+        (Incoming::Text(text), _) if text.len() > MAX_MESSAGE => {
+            refused(InboundError::TooBig, String::new())
+        }
+        (Incoming::Binary(bytes), _) if bytes.len() > MAX_MESSAGE => {
+            refused(InboundError::TooBig, String::new())
+        }
+        (Incoming::Text(text), Transport::Sockjs) => match sockjs::parse_client(text) {
+            Ok(messages) => messages.into_iter().map(sockjs_frame).collect(),
+            Err(e) => refused(e.into(), text.to_string()),
+        },
+        (Incoming::Binary(bytes), Transport::Websocket) => vec![Ok(ArrivedFrame {
+            bytes: bytes.to_vec(),
+            text: BASE64.encode(bytes),
+        })],
+        (Incoming::Text(text), Transport::Websocket) => {
+            refused(InboundError::TextOnWebsocket, text.to_string())
+        }
+        (Incoming::Binary(bytes), Transport::Sockjs) => {
+            refused(InboundError::BinaryOnSockjs, BASE64.encode(bytes))
+        }
+    }
+}
+
+/// One SockJS message: base64 text holding one frame.
+fn sockjs_frame(text: String) -> Result<ArrivedFrame, Refused> {
+    match BASE64.decode(text.as_bytes()) {
+        Ok(bytes) => Ok(ArrivedFrame { bytes, text }),
+        Err(e) => Err(Refused {
+            error: WireError::from(e).into(),
+            text,
+        }),
+    }
+}
+
+/// Decodes one uplink frame: through the connection's LZ4 history first when `lz4` is given
+/// (the session negotiated compression), then as an `MSync` with its canonical view.
+pub fn decode_frame(
+    bytes: Vec<u8>,
+    lz4: Option<&mut Lz4Uplink>,
+) -> Result<DecodedFrame, InboundError> {
+    let bytes = match lz4 {
+        Some(history) => history.decode(&bytes)?,
+        None => bytes,
+    };
+    let msync = frame::decode_msync(&bytes)?;
+    let view = canonical::msync(Direction::ClientToServer, &bytes);
+    Ok(DecodedFrame { bytes, msync, view })
 }
 
 /// What one inbound message came to, per msync frame in it.
@@ -52,6 +155,7 @@ pub enum Outcome {
 pub struct Inbound {
     session: Session,
     world: World,
+    lz4: Lz4Uplink,
     now: u64,
 }
 
@@ -70,45 +174,46 @@ impl Inbound {
         let inbound = Inbound {
             session: Session::default(),
             world,
+            lz4: Lz4Uplink::default(),
             now: super::START_MS,
         };
         (inbound, tokens)
     }
 
-    /// A SockJS text message (`["base64", ...]`), as `Reader::on_message` takes it.
-    pub fn sockjs_text(&mut self, text: &str) -> Vec<Outcome> {
-        if text.len() > MAX_MESSAGE {
-            return vec![Outcome::Bad(format!("message over {MAX_MESSAGE} bytes"))];
-        }
-        match split_sockjs(text) {
-            Ok(frames) => frames
-                .into_iter()
-                .map(|(_, bytes)| match bytes {
-                    Ok(bytes) => self.frame(&bytes),
-                    Err(e) => Outcome::Bad(e),
-                })
-                .collect(),
-            Err(e) => vec![Outcome::Bad(e)],
-        }
+    /// Whether the session negotiated the LZ4 uplink: the next frames must come compressed.
+    pub fn lz4_uplink(&self) -> bool {
+        self.session.lz4_uplink()
     }
 
-    /// A binary message of the raw WebSocket transport.
-    pub fn binary(&mut self, bytes: &[u8]) -> Outcome {
-        if bytes.len() > MAX_MESSAGE {
-            return Outcome::Bad(format!("message over {MAX_MESSAGE} bytes"));
+    /// One WebSocket message on `transport`, as the socket's reader takes it: an outcome per
+    /// frame, up to the frame after which the session closed the socket.
+    pub fn message(&mut self, transport: Transport, message: Incoming<'_>) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        for arrived in frames_of(transport, message) {
+            let outcome = match arrived {
+                Ok(arrived) => self.frame(arrived.bytes),
+                Err(refused) => Outcome::Bad(refused.error.to_string()),
+            };
+            let closed = matches!(outcome, Outcome::Handled { closed: true, .. });
+            outcomes.push(outcome);
+            if closed {
+                break;
+            }
         }
-        self.frame(bytes)
+        outcomes
     }
 
-    /// One msync frame, as `Reader::on_frame` handles it.
-    fn frame(&mut self, bytes: &[u8]) -> Outcome {
-        let msync = match frame::decode_msync(bytes) {
-            Ok(msync) => msync,
+    /// One msync frame, as the socket's reader handles it.
+    fn frame(&mut self, bytes: Vec<u8>) -> Outcome {
+        let lz4 = self.session.lz4_uplink().then_some(&mut self.lz4);
+        let decoded = match decode_frame(bytes, lz4) {
+            Ok(decoded) => decoded,
             Err(e) => return Outcome::Bad(e.to_string()),
         };
-        self.session.note(&msync);
-        let _view = canonical::msync(Direction::ClientToServer, bytes);
-        let effects = self.session.handle(&msync, self.now, &mut self.world);
+        self.session.note(&decoded.msync);
+        let effects = self
+            .session
+            .handle(&decoded.msync, self.now, &mut self.world);
         let mut answers = Vec::new();
         let mut closed = false;
         for effect in effects {

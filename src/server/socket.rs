@@ -9,6 +9,7 @@
 //! frame is `session.rs`'s business, never this module's.
 
 use super::Shared;
+use super::inbound::{self, ArrivedFrame, DecodedFrame, Incoming};
 use super::observe::{FrameRecord, ObservationKind, Transport, TransportEvent, TransportWhat};
 use super::session::{Effect, Session};
 use crate::wire::frame::{self, BASE64};
@@ -261,71 +262,44 @@ struct Reader {
 impl Reader {
     /// Handles one WebSocket message; `false` when the connection is over.
     async fn on_message(&mut self, message: Message) -> bool {
-        match (message, self.transport) {
-            (Message::Close(_), _) => return false,
-            (Message::Ping(_) | Message::Pong(_), _) => {}
-            (Message::Text(text), Transport::Sockjs) => match super::inbound::split_sockjs(&text) {
-                Ok(frames) => {
-                    for (message, bytes) in frames {
-                        match bytes {
-                            Ok(bytes) => {
-                                if !self.on_frame(bytes, &message).await {
-                                    return false;
-                                }
-                            }
-                            Err(e) => self.bad(e, &message),
-                        }
+        let incoming = match &message {
+            Message::Close(_) => return false,
+            Message::Ping(_) | Message::Pong(_) => return true,
+            Message::Text(text) => Incoming::Text(text.as_str()),
+            Message::Binary(bytes) => Incoming::Binary(bytes),
+        };
+        for arrived in inbound::frames_of(self.transport, incoming) {
+            match arrived {
+                Ok(arrived) => {
+                    if !self.on_frame(arrived).await {
+                        return false;
                     }
                 }
-                Err(e) => self.bad(e, &text),
-            },
-            (Message::Binary(bytes), Transport::Websocket) => {
-                let text = BASE64.encode(&bytes);
-                return self.on_frame(bytes.to_vec(), &text).await;
-            }
-            (Message::Text(text), Transport::Websocket) => {
-                self.bad(
-                    "text message on the binary WebSocket transport".into(),
-                    &text,
-                );
-            }
-            (Message::Binary(bytes), Transport::Sockjs) => {
-                let text = BASE64.encode(&bytes);
-                self.bad("binary message on the SockJS transport".into(), &text);
+                Err(refused) => self.bad(refused.error.to_string(), &refused.text),
             }
         }
         true
     }
 
-    /// Handles one msync frame (`text` is how it arrived, for the record of a bad one); `false`
-    /// when the connection is over.
-    async fn on_frame(&mut self, bytes: Vec<u8>, text: &str) -> bool {
+    /// Handles one msync frame; `false` when the connection is over.
+    async fn on_frame(&mut self, arrived: ArrivedFrame) -> bool {
         // 4.x LZ4 uplink: recorded and handled as the frame it decompresses to.
-        let bytes = if self.session.lz4_uplink() {
-            match self.lz4.decode(&bytes) {
-                Ok(plain) => plain,
-                Err(e) => {
-                    self.bad(e.to_string(), text);
-                    return true;
-                }
-            }
-        } else {
-            bytes
-        };
-        let msync = match frame::decode_msync(&bytes) {
-            Ok(msync) => msync,
+        let lz4 = self.session.lz4_uplink().then_some(&mut self.lz4);
+        let DecodedFrame { bytes, msync, view } = match inbound::decode_frame(arrived.bytes, lz4) {
+            Ok(decoded) => decoded,
             Err(e) => {
-                self.bad(e.to_string(), text);
+                self.bad(e.to_string(), &arrived.text);
                 return true;
             }
         };
+        let text = arrived.text;
         self.session.note(&msync);
         self.shared.record(ObservationKind::Frame(FrameRecord {
             conn: self.conn,
             user: self.session.user().map(str::to_string),
             transport: self.transport,
             direction: Direction::ClientToServer,
-            view: canonical::msync(Direction::ClientToServer, &bytes),
+            view,
             bytes,
         }));
         let effects = {
@@ -358,7 +332,7 @@ impl Reader {
                     let bytes = frame::encode_msync(&msync);
                     self.shared.hold(at, self.tx.clone(), bytes, user);
                 }
-                Effect::Bad(error) => self.bad(error, text),
+                Effect::Bad(error) => self.bad(error, &text),
             }
         }
         true
@@ -372,7 +346,7 @@ impl Reader {
             Some(tungstenite::Error::Capacity(_))
         );
         if too_big {
-            self.bad(format!("message over {MAX_MESSAGE} bytes"), "");
+            self.bad(inbound::InboundError::TooBig.to_string(), "");
             close(&self.tx, 1009, "message too big".to_string(), self.user()).await;
         }
     }

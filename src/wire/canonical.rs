@@ -5,6 +5,10 @@
 //! and `Meta.payload` becomes `{"MessageBody": {...}}` (the type depends on `ns`). Bytes that do
 //! not decode become `{"undecodable": {"type", "error", "base64"}}`, so a broken frame is shown,
 //! never dropped. This is the form in transcripts, snapshots and `frame` expectations.
+//!
+//! [`encode_msync`] is the inverse: a view back to protobuf bytes (a frame in a snapshot back to
+//! a frame on the wire, for the fuzzers' seed corpora), such that decoding the bytes again gives
+//! the same view.
 
 use super::{DESCRIPTORS, Direction, frame};
 use base64::Engine as _;
@@ -121,6 +125,120 @@ fn undecodable(type_name: &str, error: &str, bytes: &[u8]) -> Value {
     json!({"undecodable": {"type": short, "error": error, "base64": frame::BASE64.encode(bytes)}})
 }
 
+/// Why a JSON value is not a canonical view that can be encoded.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    /// A message's view is not a JSON object.
+    #[error("{type_name}: the view is not a JSON object")]
+    NotAnObject {
+        /// The message type expected there.
+        type_name: String,
+    },
+    /// A nested payload is not `{"<Type>": {...}}` with a type of the schema.
+    #[error("a nested payload is not {{\"<Type>\": {{...}}}} with a type of the schema: {0}")]
+    Payload(String),
+    /// The `base64` of an `undecodable` record does not decode.
+    #[error("undecodable record: base64 does not decode: {0}")]
+    Base64(#[from] base64::DecodeError),
+    /// The fields do not fit the message type.
+    #[error("{type_name}: {message}")]
+    Fields {
+        /// The message type.
+        type_name: String,
+        /// What prost-reflect said.
+        message: String,
+    },
+}
+
+/// The protobuf bytes of an `MSync` frame whose canonical view is `view`: the inverse of
+/// [`msync`] (`msync(direction, &encode_msync(&view)?) == view` for any `view` it produced).
+pub fn encode_msync(view: &Value) -> Result<Vec<u8>, ViewError> {
+    if let Some(bytes) = undecodable_bytes(view)? {
+        return Ok(bytes);
+    }
+    let mut fields = object(view, "MSync")?;
+    if let Some(payload) = fields.get("payload") {
+        let bytes = encode_typed(payload)?;
+        fields.insert("payload".into(), frame::BASE64.encode(bytes).into());
+    }
+    encode_message("easemob.pb.MSync", fields)
+}
+
+/// `{"<Type>": {...}}` (or an `undecodable` record) back to bytes.
+fn encode_typed(view: &Value) -> Result<Vec<u8>, ViewError> {
+    if let Some(bytes) = undecodable_bytes(view)? {
+        return Ok(bytes);
+    }
+    let (short, inner) = match view.as_object() {
+        Some(wrapper) if wrapper.len() == 1 => wrapper.iter().next().expect("one entry"),
+        _ => return Err(ViewError::Payload(view.to_string())),
+    };
+    let full_name = format!("easemob.pb.{short}");
+    let mut fields = object(inner, &full_name)?;
+    match short.as_str() {
+        "CommSyncUL" => {
+            if let Some(meta) = fields.get_mut("meta") {
+                encode_meta_payload(meta)?;
+            }
+        }
+        "CommSyncDL" => {
+            if let Some(Value::Array(metas)) = fields.get_mut("metas") {
+                for meta in metas {
+                    encode_meta_payload(meta)?;
+                }
+            }
+        }
+        "Meta" => {
+            let mut meta = Value::Object(fields);
+            encode_meta_payload(&mut meta)?;
+            fields = object(&meta, &full_name)?;
+        }
+        _ => {}
+    }
+    encode_message(&full_name, fields)
+}
+
+/// Replaces a meta view's typed `payload` by its base64 bytes, as the schema has it.
+fn encode_meta_payload(meta: &mut Value) -> Result<(), ViewError> {
+    if let Some(payload) = meta.get("payload") {
+        let bytes = encode_typed(payload)?;
+        meta["payload"] = frame::BASE64.encode(bytes).into();
+    }
+    Ok(())
+}
+
+fn encode_message(full_name: &str, fields: Map<String, Value>) -> Result<Vec<u8>, ViewError> {
+    let fields_error = |message: String| ViewError::Fields {
+        type_name: full_name.to_string(),
+        message,
+    };
+    let descriptor = DESCRIPTORS
+        .get_message_by_name(full_name)
+        .ok_or_else(|| ViewError::Payload(format!("{full_name} is not in the schema")))?;
+    let message = DynamicMessage::deserialize(descriptor, Value::Object(fields))
+        .map_err(|e| fields_error(e.to_string()))?;
+    Ok(prost::Message::encode_to_vec(&message))
+}
+
+fn object(view: &Value, type_name: &str) -> Result<Map<String, Value>, ViewError> {
+    view.as_object()
+        .cloned()
+        .ok_or_else(|| ViewError::NotAnObject {
+            type_name: type_name.to_string(),
+        })
+}
+
+/// The bytes of an `{"undecodable": {..., "base64"}}` record, `None` for any other view.
+fn undecodable_bytes(view: &Value) -> Result<Option<Vec<u8>>, ViewError> {
+    match view.get("undecodable").and_then(|u| u.get("base64")) {
+        Some(encoded) => {
+            let encoded = encoded.as_str().unwrap_or_default();
+            Ok(Some(frame::BASE64.decode(encoded)?))
+        }
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +267,17 @@ mod tests {
                 "encryptType": ["ENCRYPT_NONE"]
             })
         );
+    }
+
+    #[test]
+    fn a_view_encodes_back_to_a_frame_with_the_same_view() {
+        let bytes = frame::BASE64.decode(SDK_PROVISION).unwrap();
+        let view = msync(Direction::ClientToServer, &bytes);
+        let again = encode_msync(&view).unwrap();
+        assert_eq!(msync(Direction::ClientToServer, &again), view);
+
+        let garbage = msync(Direction::ServerToClient, b"\xff\xff\xff");
+        assert_eq!(encode_msync(&garbage).unwrap(), b"\xff\xff\xff");
     }
 
     #[test]
