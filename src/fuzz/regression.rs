@@ -111,6 +111,21 @@ pub async fn write(finding: &Finding, name: &str, target: &Target) -> Result<Wri
     })
 }
 
+/// A regression's keys before its steps: `purpose`, `killed_by`, the citations and the world.
+fn head(purpose: &str, killed_by: &[String], citations: &str) -> Result<String, FuzzError> {
+    let mut out = String::new();
+    let mut head = toml::Table::new();
+    head.insert("purpose".into(), purpose.into());
+    head.insert(
+        "killed_by".into(),
+        toml::Value::Array(killed_by.iter().map(|k| k.as_str().into()).collect()),
+    );
+    out.push_str(&toml::to_string(&head).map_err(|e| FuzzError::Toml(e.to_string()))?);
+    out.push_str(citations);
+    out.push_str(WORLD);
+    Ok(out)
+}
+
 /// The comment that opens a regression: the command, the case, what happened.
 fn found_by(finding: &Finding, command: &str) -> String {
     let mut out = String::new();
@@ -146,26 +161,14 @@ fn hostile_text(
     killed_by: &[String],
     command: &str,
 ) -> Result<String, FuzzError> {
+    let purpose = format!(
+        "Fuzz regression: after a hostile {} body ({}, {}), the next message still reaches the app",
+        case.base.body.kind(),
+        truncate(&format!("{:?}", case.kind), 60),
+        case.base.chat.sdk_name()
+    );
     let mut out = found_by(finding, command);
-    let mut head = toml::Table::new();
-    head.insert(
-        "purpose".into(),
-        format!(
-            "Fuzz regression: after a hostile {} body ({}, {}), the next message still \
-             reaches the app",
-            case.base.body.kind(),
-            truncate(&format!("{:?}", case.kind), 60),
-            case.base.chat.sdk_name()
-        )
-        .into(),
-    );
-    head.insert(
-        "killed_by".into(),
-        toml::Value::Array(killed_by.iter().map(|k| k.as_str().into()).collect()),
-    );
-    out.push_str(&toml::to_string(&head).map_err(|e| FuzzError::Toml(e.to_string()))?);
-    out.push_str(HOSTILE_CITATIONS);
-    out.push_str(WORLD);
+    out.push_str(&head(&purpose, killed_by, HOSTILE_CITATIONS)?);
     out.push_str(&step_table(&[("connect", json!("bob"))])?);
     let payload = BASE64.encode(case.payload());
     out.push_str(&step_table(&[
@@ -222,15 +225,7 @@ fn scenario_text(
         case.body.kind(),
         case.chat.sdk_name()
     );
-    let mut head = toml::Table::new();
-    head.insert("purpose".into(), purpose.into());
-    head.insert(
-        "killed_by".into(),
-        toml::Value::Array(killed_by.iter().map(|k| k.as_str().into()).collect()),
-    );
-    out.push_str(&toml::to_string(&head).map_err(|e| FuzzError::Toml(e.to_string()))?);
-    out.push_str(CITATIONS);
-    out.push_str(WORLD);
+    out.push_str(&head(&purpose, killed_by, CITATIONS)?);
     let step = |out: &mut String, pairs: &[(&str, Value)]| -> Result<(), FuzzError> {
         out.push_str(&step_table(pairs)?);
         Ok(())

@@ -328,3 +328,26 @@ fn field_paths_within_inline_tables() {
     assert_eq!(field_path(text, text.len() - 3).as_deref(), Some("a.e"));
     assert_eq!(field_path("conect = 1", 0), None);
 }
+
+#[test]
+fn deliver_raw_takes_base64_bytes_for_a_known_recipient() {
+    let s = load(&with_step(
+        "deliver_raw = { from = \"carol\", to = \"alice\", payload = \"AAE=\" }",
+    ))
+    .unwrap();
+    assert!(matches!(
+        &s.steps[1].action,
+        Action::DeliverRaw { to, payload, .. } if to == "alice" && payload == &[0, 1]
+    ));
+    let e = err(&with_step(
+        "deliver_raw = { from = \"carol\", to = \"alice\", payload = \"not base64!\" }",
+    ));
+    assert!(
+        e.contains("name.toml:") && e.contains("`deliver_raw.payload` is not standard base64"),
+        "{e}"
+    );
+    let e = err(&with_step(
+        "deliver_raw = { from = \"carol\", to = \"g9\", chatType = \"groupChat\", payload = \"\" }",
+    ));
+    assert!(e.contains("`deliver_raw.to` names group `g9`"), "{e}");
+}
