@@ -130,6 +130,22 @@ impl Client {
     }
 }
 
+/// The frames the server recorded as bad: (what came, why it was refused).
+fn bad_frames(server: &FakeServer) -> Vec<(String, String)> {
+    server
+        .recorder()
+        .observations()
+        .into_iter()
+        .filter_map(|o| match o.kind {
+            ObservationKind::Transport(t) => match t.what {
+                TransportWhat::BadFrame { text, error } => Some((text, error)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
 fn provision(user: &str, token: &str) -> pb::MSync {
     let mut guid = jid::user("org#app", user);
     guid.client_resource = Some(format!("webim_{user}"));
@@ -316,17 +332,9 @@ async fn garbage_is_recorded_as_bad_frames_and_the_socket_goes_on() {
     let unread: CommUnreadDl = payload(&alice.recv().await);
     assert_eq!(unread.status.unwrap().error_code, Some(0));
 
-    let bad: Vec<String> = server
-        .recorder()
-        .observations()
+    let bad: Vec<String> = bad_frames(&server)
         .into_iter()
-        .filter_map(|o| match o.kind {
-            ObservationKind::Transport(t) => match t.what {
-                TransportWhat::BadFrame { text, .. } => Some(text),
-                _ => None,
-            },
-            _ => None,
-        })
+        .map(|(text, _)| text)
         .collect();
     assert_eq!(bad.len(), 4, "{bad:?}");
     assert_eq!(bad[0], "not json");
@@ -552,17 +560,9 @@ async fn the_raw_websocket_takes_an_lz4_uplink_once_negotiated() {
             "s2c UNREAD"
         ]
     );
-    let bad: Vec<String> = server
-        .recorder()
-        .observations()
+    let bad: Vec<String> = bad_frames(&server)
         .into_iter()
-        .filter_map(|o| match o.kind {
-            ObservationKind::Transport(t) => match t.what {
-                TransportWhat::BadFrame { error, .. } => Some(error),
-                _ => None,
-            },
-            _ => None,
-        })
+        .map(|(_, error)| error)
         .collect();
     assert_eq!(bad.len(), 1, "{bad:?}");
     assert!(bad[0].starts_with("LZ4 frame crc32 is"), "{bad:?}");

@@ -142,6 +142,11 @@ impl Checker {
         }
     }
 
+    /// Whether `hello` announced `capability`.
+    fn announces(&self, capability: crate::driver::protocol::Capability) -> bool {
+        self.capabilities.iter().any(|c| c == capability.name())
+    }
+
     fn listed(&self, op: &str) -> bool {
         self.ops.is_empty() || self.ops.iter().any(|o| o == op)
     }

@@ -111,11 +111,7 @@ pub(super) async fn run_ops(checker: &mut Checker, server: &FakeServer, world: &
             checker.push(op, CheckVerdict::Skipped, vec!["needs a connection".into()]);
         }
     }
-    if !checker
-        .capabilities
-        .iter()
-        .any(|c| c == Capability::Timers.name())
-    {
+    if !checker.announces(Capability::Timers) {
         checker.push(
             "fire-timer",
             CheckVerdict::Skipped,
@@ -153,11 +149,7 @@ pub(super) async fn run_ops(checker: &mut Checker, server: &FakeServer, world: &
             vec!["needs a connection".into()],
         );
     }
-    if checker
-        .capabilities
-        .iter()
-        .any(|c| c == Capability::Sync.name())
-    {
+    if checker.announces(Capability::Sync) {
         // `{}` once every callback made so far is written ("Settling")
         checker.op("sync", "sync", None, json!({}), object).await;
     } else {
@@ -187,11 +179,7 @@ pub(super) async fn run_ops(checker: &mut Checker, server: &FakeServer, world: &
             vec!["needs a connection".into()],
         );
     }
-    if checker
-        .capabilities
-        .iter()
-        .any(|c| c == Capability::Reset.name())
-    {
+    if checker.announces(Capability::Reset) {
         reset(checker, connect_args()).await;
     } else {
         checker.push(
