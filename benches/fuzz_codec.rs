@@ -12,7 +12,7 @@ use prost::Message as _;
 use std::hint::black_box;
 
 fn round_trip(c: &mut Criterion) {
-    let strategy = strategy::case(Mode::Valid);
+    let strategy = strategy::case(Mode::Valid, imspec::server::DEFAULT_MESSAGE_LIMIT_BYTES);
     let mut runner = TestRunner::new_with_rng(
         Config::default(),
         TestRng::from_seed(RngAlgorithm::ChaCha, &[1; 32]),

@@ -64,8 +64,13 @@ async fn a_wrong_ext_type_is_found_shrunk_and_written_as_a_scenario_that_fails_o
         exe: exe(),
         command: "imspec fuzz --fault wrong-ext-type --seed 1 --cases 2000".into(),
     };
-    let written = regression::write(finding, "found", &target).await.unwrap();
+    assert!(finding.is_reproduced(), "{finding:?}");
+    let client = options("wrong-ext-type", Mode::Valid, 1).client;
+    let written = regression::write(finding, "found", &target, &client)
+        .await
+        .unwrap();
     assert!(written.passes_reference, "{written:?}");
+    assert!(written.fails_against_client, "{written:?}");
     assert!(
         written.killed_by.contains(&"wrong-ext-type".to_string()),
         "{written:?}"
@@ -121,7 +126,8 @@ async fn a_client_stalled_by_a_hostile_body_is_found_and_written_as_a_scenario_t
     let report = campaign::run(&options).await.unwrap();
     let finding = report.findings.first().expect("found within 200 cases");
     assert!(matches!(finding.case, Case::Hostile(_)), "{finding:?}");
-    assert_eq!(finding.signature, "hang after hostile body", "{finding:?}");
+    // the client still answers barriers, so the settle rule, not a deadline, finds the probe lost
+    assert_eq!(finding.signature, "lost after hostile body", "{finding:?}");
 
     let dir = tempfile::tempdir().unwrap();
     let target = Target {
@@ -131,10 +137,12 @@ async fn a_client_stalled_by_a_hostile_body_is_found_and_written_as_a_scenario_t
         command: "imspec fuzz --fault stall-on-bad-payload --mode hostile --seed 1 --cases 200"
             .into(),
     };
-    let written = regression::write(finding, "hostile", &target)
+    assert!(finding.is_reproduced(), "{finding:?}");
+    let written = regression::write(finding, "hostile", &target, &options.client)
         .await
         .unwrap();
     assert!(written.passes_reference, "{written:?}");
+    assert!(written.fails_against_client, "{written:?}");
     assert!(
         written
             .killed_by

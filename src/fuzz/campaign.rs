@@ -3,6 +3,10 @@
 //! the campaign goes on with a derived seed, counting failures of a kind already found as
 //! known, until the cases are spent.
 //!
+//! Before it is reported, each finding's shrunk case runs again in [`RERUNS`] fresh sessions: a
+//! finding that does not fail the same way in every one is reported as not reproduced, with
+//! what each rerun gave, never as a plain finding.
+//!
 //! Owns the proptest runner and the bookkeeping; running one case is `live.rs`, writing the
 //! regression scenario is `regression.rs`.
 
@@ -47,6 +51,29 @@ pub struct Finding {
     pub case: Case,
     /// The case number (from 1) of the campaign at which it was first seen.
     pub at_case: u64,
+    /// Whether the shrunk case failed the same way again in fresh sessions.
+    pub reproduced: Reproduction,
+}
+
+/// Fresh sessions a finding's shrunk case runs in before it is reported.
+pub const RERUNS: usize = 2;
+
+/// What the reruns of a finding gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reproduction {
+    /// Not rerun yet.
+    Pending,
+    /// Every rerun failed with the same signature.
+    Reproduced,
+    /// Some rerun did not: what each gave ("passed", or the other failure).
+    NotReproduced(Vec<String>),
+}
+
+impl Finding {
+    /// Whether it is a finding proper: seen, shrunk and reproduced.
+    pub fn is_reproduced(&self) -> bool {
+        self.reproduced == Reproduction::Reproduced
+    }
 }
 
 /// What a campaign found.
@@ -108,6 +135,10 @@ pub async fn run(options: &Options) -> Result<Report, FuzzError> {
         .unwrap_or_else(|p| p.into_inner());
     let restarts = state.live.restarts;
     state.live.stop().await;
+    let mut findings = findings;
+    for finding in &mut findings {
+        finding.reproduced = rerun(options, finding).await?;
+    }
     Ok(Report {
         cases,
         elapsed: started.elapsed(),
@@ -117,12 +148,32 @@ pub async fn run(options: &Options) -> Result<Report, FuzzError> {
     })
 }
 
+/// Runs a finding's shrunk case in [`RERUNS`] fresh sessions.
+async fn rerun(options: &Options, finding: &Finding) -> Result<Reproduction, FuzzError> {
+    let mut seen = Vec::new();
+    for _ in 0..RERUNS {
+        let mut live = Live::start(&options.client, options.case_timeout).await?;
+        let outcome = live.run(&finding.case, &mut Stats::default()).await;
+        live.stop().await;
+        seen.push(match outcome {
+            Ok(()) => "passed".to_string(),
+            Err(f) if f.signature == finding.signature => "the same failure".to_string(),
+            Err(f) => format!("{}: {}", f.signature, f.message),
+        });
+    }
+    Ok(if seen.iter().all(|s| s == "the same failure") {
+        Reproduction::Reproduced
+    } else {
+        Reproduction::NotReproduced(seen)
+    })
+}
+
 fn campaign(
     options: &Options,
     state: &Arc<Mutex<State>>,
     handle: &tokio::runtime::Handle,
 ) -> Result<(Vec<Finding>, u64), FuzzError> {
-    let strategy = strategy::case(options.mode);
+    let strategy = strategy::case(options.mode, super::live::world().message_limit_bytes);
     let mut done: u64 = 0;
     let mut findings = Vec::new();
     let mut round = 0;
@@ -191,6 +242,7 @@ fn campaign(
                     message,
                     case,
                     at_case: done + at,
+                    reproduced: Reproduction::Pending,
                 });
                 done += at;
             }

@@ -279,6 +279,9 @@ pub enum Hostile {
     MissingFrom,
     /// The encoded body cut short by this many bytes (at least one).
     Truncated(usize),
+    /// A text past the service's message limit (`WorldSpec::message_limit_bytes`): no real
+    /// server delivers it, so the client may refuse it; one it hands to the app must be intact.
+    PastLimit(String),
     /// A text of this many characters.
     Oversized(usize),
     /// Random bytes as the payload.
@@ -299,6 +302,18 @@ pub struct HostileCase {
 }
 
 impl HostileCase {
+    /// A text past the limit as the valid text message it would be within it: what a client
+    /// that hands it to the app must hand over.
+    pub fn as_delivered(&self) -> Option<ValidCase> {
+        match &self.kind {
+            Hostile::PastLimit(text) => Some(ValidCase {
+                body: Body::Txt { msg: text.clone() },
+                ..self.base.clone()
+            }),
+            _ => None,
+        }
+    }
+
     /// The `Meta.payload` bytes.
     pub fn payload(&self) -> Vec<u8> {
         let mut body = self.base.message_body();
@@ -324,6 +339,13 @@ impl HostileCase {
                 let cut = 1 + k % bytes.len().max(1);
                 bytes.truncate(bytes.len().saturating_sub(cut));
                 return bytes;
+            }
+            Hostile::PastLimit(text) => {
+                body.contents[0] = Content {
+                    r#type: Some(ContentType::Text as i32),
+                    text: Some(text.clone()),
+                    ..Default::default()
+                };
             }
             Hostile::Oversized(n) => {
                 body.contents[0] = Content {

@@ -6,7 +6,7 @@
 use super::campaign::{self, Options};
 use super::case::Case;
 use super::regression::{self, Target};
-use super::{FuzzError, Mode};
+use super::{FuzzError, Mode, Reproduction};
 use crate::runner::ClientSpec;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,11 +20,19 @@ generated options; the frame must type every value as message.set does, and bob 
 Hostile bodies (unknown enums, bad JSON_STRING, truncated, oversized, wrongly nested payloads)
 must give onError or be dropped, and a normal message must still arrive afterwards.
 
-A failure is shrunk (proptest, against the same live session) and written as a scenario under
-<scenarios>/fuzz-regressions/ with its snapshot (recorded with the reference client) and the
-fault switches that kill it; the seed alone reproduces it too.
+Valid bodies stay within the service's 5 KB limit for a message; texts past it are hostile
+input (the client may refuse them, but one it hands to the app must be intact).
 
-Exit status: 0 nothing found, 1 findings, 2 the harness could not run.
+A callback is missing once bob's client has handled every frame and a grace has passed with
+nothing moving (the suite's settle rule), not after a deadline: a busy machine is slower, not
+wrong. A failure is shrunk (proptest, against the same live session), then run again in two
+fresh sessions: one that does not fail the same way each time is reported as NOT REPRODUCED,
+with what each rerun gave, and is not written. A reproduced one is written as a scenario under
+<scenarios>/fuzz-regressions/ with its snapshot (recorded with the reference client), the
+fault switches that kill it, and whether it fails on its own against the client; the seed
+alone reproduces it too.
+
+Exit status: 0 nothing found, 1 findings (reproduced or not), 2 the harness could not run.
 
 Examples:
   imspec fuzz --seed 1 --cases 2000                                   # the reference client
@@ -52,8 +60,9 @@ pub struct FuzzArgs {
     /// valid: bodies a real server delivers; hostile: bodies none does.
     #[arg(long, value_enum, default_value_t = Mode::Valid)]
     pub mode: Mode,
-    /// How long a callback or reply may take, in ms.
-    #[arg(long, default_value_t = 5_000)]
+    /// How long one case may run before the client is judged hung, in ms (a missing callback
+    /// is judged by the settle rule, not by this).
+    #[arg(long, default_value_t = 30_000)]
     pub case_timeout_ms: u64,
     /// At most this many shrinking steps per finding.
     #[arg(long, default_value_t = 256)]
@@ -160,11 +169,25 @@ pub async fn run(args: &FuzzArgs, exe: PathBuf) -> Result<bool, FuzzError> {
         command: command_line(args),
     };
     for (i, finding) in report.findings.iter().enumerate() {
+        if let Reproduction::NotReproduced(reruns) = &finding.reproduced {
+            println!(
+                "\nNOT REPRODUCED {}: {} (seen at case {})\n  what was seen: {}\n  shrunk case: {:?}\n  in {} fresh sessions: {}\n  not written as a scenario",
+                i + 1,
+                finding.signature,
+                finding.at_case,
+                finding.message,
+                finding.case,
+                reruns.len(),
+                reruns.join("; ")
+            );
+            continue;
+        }
         println!(
-            "\nFINDING {}: {} (first at case {})\n  {}\n  shrunk case: {:?}",
+            "\nFINDING {}: {} (first at case {}; reproduced in {} fresh sessions)\n  {}\n  shrunk case: {:?}",
             i + 1,
             finding.signature,
             finding.at_case,
+            super::campaign::RERUNS,
             finding.message,
             finding.case
         );
@@ -179,12 +202,18 @@ pub async fn run(args: &FuzzArgs, exe: PathBuf) -> Result<bool, FuzzError> {
             println!("  already saved: {} (left as it is)", existing.display());
             continue;
         }
-        match regression::write(finding, &name, &target).await {
+        match regression::write(finding, &name, &target, &client).await {
             Ok(w) => println!(
-                "  written: {} (killed_by {:?}; passes against the reference client: {})",
+                "  written: {} (killed_by {:?}; passes against the reference client: {}; fails on its own against {}: {})",
                 w.path.display(),
                 w.killed_by,
-                w.passes_reference
+                w.passes_reference,
+                client.label,
+                if w.fails_against_client {
+                    "yes"
+                } else {
+                    "no, it needs the campaign session's history"
+                }
             ),
             Err(e) => println!("  not written: {e}"),
         }

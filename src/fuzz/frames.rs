@@ -154,7 +154,11 @@ type Base = (pb::MSync, Option<Vec<u8>>, u64);
 
 /// The corpus: `size` valid frames of every kind, built from generated cases.
 fn corpus(runner: &mut TestRunner, token: &str, size: usize) -> Vec<Base> {
-    let strategy = (strategy::case(Mode::Valid), any::<u8>(), any::<u64>());
+    let strategy = (
+        strategy::case(Mode::Valid, crate::server::DEFAULT_MESSAGE_LIMIT_BYTES),
+        any::<u8>(),
+        any::<u64>(),
+    );
     (0..size)
         .filter_map(|_| strategy.new_tree(runner).ok())
         .map(|tree| {

@@ -2,6 +2,11 @@
 //! with alice and bob connected, through which every case of a campaign runs. A fresh session
 //! is started only when the driver died or stopped answering.
 //!
+//! A callback is judged missing by the runner's absence rule (`runner::absence`), not by a
+//! deadline: once the session is settled (bob has handled every frame the server sent) and a
+//! grace has passed with nothing moving, what has not arrived will not, however busy the
+//! machine. The case timeout only bounds a client that never settles (a hang).
+//!
 //! Owns running a case and checking its invariants; must not generate cases (`strategy.rs`) nor
 //! decide about shrinking or files (`campaign.rs`, `regression.rs`).
 
@@ -10,6 +15,7 @@ use super::case::{Body, Case, HostileCase, ValidCase, Way};
 use super::check::{self, CaseFailure, Stats};
 use crate::driver::{Driver, DriverFailure};
 use crate::runner::ClientSpec;
+use crate::runner::absence::{Missing, Timer, Watch};
 use crate::server::observe::{ObservationKind, TransportWhat};
 use crate::server::{ChatType, FakeServer, GroupSpec, ScriptedMessage, UserSpec, WorldSpec};
 use crate::wire::{Direction, frame, pb};
@@ -240,7 +246,7 @@ impl Live {
         let seen = self.server.recorder().len();
         let from = self.driver.events().len();
         let control = self.server.control();
-        control
+        let id = control
             .deliver_payload(
                 case.base.sender(),
                 case.base.chat.to(),
@@ -248,8 +254,12 @@ impl Live {
                 case.payload(),
             )
             .await
-            .map_err(|e| CaseFailure::new("harness", e.to_string()))?;
+            .map_err(|e| CaseFailure::new("harness", e.to_string()))?
+            .to_string();
         self.probe(from).await?;
+        if let Some(delivered) = case.as_delivered() {
+            self.intact_if_handed_over(&delivered, from, &id)?;
+        }
         let closed = self.server.recorder().since(seen).iter().any(|o| {
             matches!(&o.kind, ObservationKind::Transport(t)
                 if t.user.as_deref() == Some("bob") && matches!(t.what, TransportWhat::ClosedByClient))
@@ -266,6 +276,26 @@ impl Live {
             .count();
         stats.hostile(errors > 0);
         Ok(())
+    }
+
+    /// A text past the limit that bob's client handed to the app must be intact (the probe
+    /// after it has arrived, so the run is past it).
+    fn intact_if_handed_over(
+        &self,
+        delivered: &ValidCase,
+        from: usize,
+        id: &str,
+    ) -> Result<(), CaseFailure> {
+        let Some(e) = self.driver.events()[from..].iter().find(|e| {
+            e.user.as_deref() == Some("bob") && e.data.get("id").and_then(Value::as_str) == Some(id)
+        }) else {
+            return Ok(());
+        };
+        let body = delivered.message_body();
+        let expected = delivered
+            .expected_event(&body.ext, &body.contents[0].custom_exts)
+            .map_err(|e| CaseFailure::new("harness", e))?;
+        check::event(&delivered.body, &e.event, &e.data, &expected)
     }
 
     /// A normal text to bob must still arrive.
@@ -296,19 +326,31 @@ impl Live {
             .map_err(|e| CaseFailure::new("harness", e.to_string()))?
             .to_string();
         let deadline = self.deadline();
-        self.driver
-            .event(from, deadline, "the probe message", |_, e| {
-                e.user.as_deref() == Some("bob") && e.data.get("id") == Some(&json!(id))
-            })
-            .await
-            .map(|_| ())
-            .map_err(|e| match e {
-                DriverFailure::Timeout { .. } => CaseFailure::restarting(
-                    "hang after hostile body",
-                    "a normal message sent after the hostile body never reached bob",
-                ),
-                other => driver_failure(other),
-            })
+        let (control, recorder) = (self.server.control(), self.server.recorder());
+        let watch = Watch::new(&control, &recorder);
+        let found = watch
+            .event(
+                &mut self.driver,
+                Some("bob"),
+                from,
+                Timer::No,
+                deadline,
+                "the probe message",
+                |_, e| e.user.as_deref() == Some("bob") && e.data.get("id") == Some(&json!(id)),
+            )
+            .await;
+        match found {
+            Ok(_) => Ok(()),
+            Err(Missing::Absent) => Err(CaseFailure::restarting(
+                "lost after hostile body",
+                "a normal message sent after the hostile body never reached bob's app, though his client handled every frame",
+            )),
+            Err(missing) => Err(hang(
+                missing,
+                "hang after hostile body",
+                "the probe message",
+            )),
+        }
     }
 
     /// Bob's callback for message `id` (its name and data).
@@ -319,19 +361,28 @@ impl Live {
         body: &Body,
     ) -> Result<(String, Value), CaseFailure> {
         let deadline = self.deadline();
-        let found = self
-            .driver
-            .event(from, deadline, "bob's callback", |_, e| {
-                e.user.as_deref() == Some("bob")
-                    && e.data.get("id").and_then(Value::as_str) == Some(id)
-            })
+        let (control, recorder) = (self.server.control(), self.server.recorder());
+        let watch = Watch::new(&control, &recorder);
+        let found = watch
+            .event(
+                &mut self.driver,
+                Some("bob"),
+                from,
+                Timer::No,
+                deadline,
+                "bob's callback",
+                |_, e| {
+                    e.user.as_deref() == Some("bob")
+                        && e.data.get("id").and_then(Value::as_str) == Some(id)
+                },
+            )
             .await;
         match found {
             Ok(i) => {
                 let e = &self.driver.events()[i];
                 Ok((e.event.clone(), e.data.clone()))
             }
-            Err(DriverFailure::Timeout { .. }) => {
+            Err(Missing::Absent) => {
                 let errors: Vec<String> = self.driver.events()[from..]
                     .iter()
                     .filter(|e| e.user.as_deref() == Some("bob") && e.event == "onError")
@@ -340,9 +391,8 @@ impl Live {
                 Err(CaseFailure::new(
                     "no callback",
                     format!(
-                        "bob got no {} for message {id} within {:?}{}",
+                        "bob got no {} for message {id}, though his client handled every frame{}",
                         body.events().join(" / "),
-                        self.timeout,
                         if errors.is_empty() {
                             String::new()
                         } else {
@@ -351,7 +401,7 @@ impl Live {
                     ),
                 ))
             }
-            Err(other) => Err(driver_failure(other)),
+            Err(missing) => Err(hang(missing, "driver hang", "bob's callback")),
         }
     }
 
@@ -374,6 +424,22 @@ impl Live {
                 _ => None,
             })
             .next_back()
+    }
+}
+
+/// A wait that ended without the absence rule deciding: the client never settled, the case
+/// timeout passed, or the driver broke.
+fn hang(missing: Missing, signature: &str, what: &str) -> CaseFailure {
+    match missing {
+        Missing::Driver(e) => driver_failure(e),
+        Missing::Unsettled(e) => CaseFailure::restarting(
+            signature,
+            format!("waiting for {what}, the client never settled: {e}"),
+        ),
+        Missing::Deadline | Missing::Absent => CaseFailure::restarting(
+            signature,
+            format!("{what} did not come and the session kept moving until the case timeout"),
+        ),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Fuzzing message bodies in both directions (`imspec fuzz`): proptest strategies for bodies,
 //! `ext` values, names and hostile payloads (`strategy`), the case model (`case`), one live server +
 //! driver session that runs cases (`live`) against invariants (`check`), the campaign with
-//! shrinking (`campaign`), shrunk findings written as scenario files (`regression`), a
+//! shrinking and reruns of what it found (`campaign`), shrunk findings written as scenario files (`regression`), a
 //! fuzzer of the server's own frame decoding path (`frames`), and the bodies and seed corpora
 //! of the `cargo fuzz` targets under `fuzz/` (`targets`, `seeds`; `typed` with the feature
 //! `arbitrary`).
@@ -22,7 +22,7 @@ pub mod targets;
 #[cfg(feature = "arbitrary")]
 pub mod typed;
 
-pub use campaign::{Finding, Options, Report};
+pub use campaign::{Finding, Options, Report, Reproduction};
 pub use strategy::Mode;
 
 use std::path::PathBuf;

@@ -45,6 +45,9 @@ pub struct Written {
     pub killed_by: Vec<String>,
     /// Whether it passes against the reference client without faults.
     pub passes_reference: bool,
+    /// Whether it fails on its own against the client the campaign ran (a finding that needs
+    /// the campaign session's history does not).
+    pub fails_against_client: bool,
 }
 
 /// The reference client, with `faults`.
@@ -56,9 +59,14 @@ pub fn reference(exe: &Path, faults: &str) -> ClientSpec {
     }
 }
 
-/// Writes `finding` as `<name>.toml`, records its snapshot with the reference client and
-/// fills in `killed_by`.
-pub async fn write(finding: &Finding, name: &str, target: &Target) -> Result<Written, FuzzError> {
+/// Writes `finding` as `<name>.toml`, records its snapshot with the reference client, fills in
+/// `killed_by`, and runs it against `client` (the campaign's).
+pub async fn write(
+    finding: &Finding,
+    name: &str,
+    target: &Target,
+    client: &ClientSpec,
+) -> Result<Written, FuzzError> {
     let id = format!("fuzz-regressions/{name}");
     let path = target.scenarios.join(format!("{id}.toml"));
     if let Some(dir) = path.parent() {
@@ -66,7 +74,11 @@ pub async fn write(finding: &Finding, name: &str, target: &Target) -> Result<Wri
     }
     let text = |killed_by: &[String]| match &finding.case {
         Case::Valid(case) => scenario_text(finding, case, killed_by, &target.command),
-        Case::Hostile(case) => hostile_text(finding, case, killed_by, &target.command),
+        Case::Hostile(case) => match case.as_delivered() {
+            // past the limit, and handed to the app: the values are what is checked
+            Some(delivered) => scenario_text(finding, &delivered, killed_by, &target.command),
+            None => hostile_text(finding, case, killed_by, &target.command),
+        },
     };
     let candidates: &[&str] = match &finding.case {
         Case::Valid(_) => &CANDIDATE_FAULTS,
@@ -74,10 +86,10 @@ pub async fn write(finding: &Finding, name: &str, target: &Target) -> Result<Wri
     };
     let save = |t: String| std::fs::write(&path, t).map_err(|e| FuzzError::Io(path.clone(), e));
     save(text(&[])?)?;
-    let run = |faults: &str, update: bool| {
+    let run = |client: ClientSpec, update: bool| {
         let config = RunConfig {
             level: crate::scenario::Level::Wire,
-            client: reference(&target.exe, faults),
+            client,
             step_timeout: Duration::from_secs(5),
             snapshots: target.snapshots.clone(),
             update_snapshots: update,
@@ -94,20 +106,23 @@ pub async fn write(finding: &Finding, name: &str, target: &Target) -> Result<Wri
             Ok::<_, FuzzError>(runs.first().map(|r| r.verdict))
         }
     };
-    run("", true).await?;
-    let passes_reference = run("", false).await? == Some(Verdict::Pass);
+    let reference = |faults: &str| reference(&target.exe, faults);
+    run(reference(""), true).await?;
+    let passes_reference = run(reference(""), false).await? == Some(Verdict::Pass);
     let mut killed_by = Vec::new();
     for fault in candidates {
-        if run(fault, false).await? == Some(Verdict::Fail) {
+        if run(reference(fault), false).await? == Some(Verdict::Fail) {
             killed_by.push(fault.to_string());
         }
     }
     save(text(&killed_by)?)?;
+    let fails_against_client = run(client.clone(), false).await? == Some(Verdict::Fail);
     Ok(Written {
         id,
         path,
         killed_by,
         passes_reference,
+        fails_against_client,
     })
 }
 
@@ -220,8 +235,13 @@ fn scenario_text(
         Way::ServerToClient => "delivered by the server",
         Way::ClientToServer => "sent by the client",
     };
+    let past_limit = match finding.case {
+        // no real server delivers it: the client may refuse it, but not corrupt it
+        Case::Hostile(_) => " past the service's message limit (hostile input)",
+        Case::Valid(_) => "",
+    };
     let purpose = format!(
-        "Fuzz regression: a {} message {direction} ({}) reaches the app with every value intact",
+        "Fuzz regression: a {} message{past_limit} {direction} ({}) reaches the app with every value intact",
         case.body.kind(),
         case.chat.sdk_name()
     );

@@ -1,7 +1,8 @@
 //! Proptest strategies for fuzz cases: message bodies of every content type and chat type,
 //! `ext` / `customExts` values of every `KeyValue` type, sender names, in a *valid* mode
-//! (bodies a real server would deliver) and a *hostile* mode (unknown enum values, missing
-//! fields, bad JSON_STRING, truncated, oversized and wrongly nested payloads).
+//! (bodies a real server would deliver: within the service's message limit) and a *hostile*
+//! mode (unknown enum values, missing fields, bad JSON_STRING, texts past the limit, truncated,
+//! oversized and wrongly nested payloads).
 //!
 //! Pure: strategies and the case model only. Turning a case into wire bytes is `case.rs`;
 //! running it is `campaign.rs`.
@@ -10,6 +11,7 @@ use super::case::{Body, Case, Chat, Hostile, HostileCase, ValidCase, Way};
 use crate::wire::pb::KeyValue;
 use crate::wire::pb::key_value::{Value as V, ValueType as T};
 use proptest::prelude::*;
+use prost::Message as _;
 use serde_json::{Map, Number, Value};
 
 /// Which bodies to generate.
@@ -24,15 +26,26 @@ pub enum Mode {
 /// 2^53: above it a JavaScript `Number` cannot hold every integer.
 pub const JS_SAFE: i64 = 1 << 53;
 
-/// Any string: unicode of every plane and control characters, empty, sometimes long.
+/// Any string: unicode of every plane and control characters, empty, sometimes long (up to
+/// 1 200 characters, which fits the service's 5 KB message limit on its own; longer texts are
+/// hostile mode's [`Hostile::PastLimit`]).
 pub fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         6 => "\\PC{0,24}",
         2 => "[ -~]{0,16}",
         1 => Just(String::new()),
         1 => "[\\u{0}-\\u{1f}\\u{7f}\\u{200b}-\\u{200f}\\u{fffd}\\u{1f600}-\\u{1f64f}]{1,8}",
-        1 => (1usize..4, "\\PC").prop_map(|(k, c)| c.repeat(k * 2_500)),
+        1 => (1usize..=4, "\\PC").prop_map(|(k, c)| c.repeat(k * 300)),
     ]
+}
+
+/// A text past `limit` bytes (up to about 14 times it): a few characters of any plane repeated,
+/// so that long runs of surrogate pairs cross every chunk boundary a decoder may have.
+fn past_limit(limit: usize) -> impl Strategy<Value = String> {
+    (0usize..16, "\\PC{1,3}").prop_map(move |(k, unit)| {
+        let bytes = limit + 1 + k * 4_096;
+        unit.repeat(bytes.div_ceil(unit.len()))
+    })
 }
 
 /// Keys of an object: short, sometimes integer-like (JavaScript orders those first).
@@ -149,8 +162,16 @@ fn body(way: Way) -> BoxedStrategy<Body> {
     }
 }
 
-/// A valid case in either direction.
-pub fn valid() -> impl Strategy<Value = ValidCase> {
+/// A valid case in either direction whose body fits `limit` bytes (the world's
+/// `message_limit_bytes`; files aside, whose limit is the attachment's).
+pub fn valid(limit: usize) -> impl Strategy<Value = ValidCase> {
+    any_size().prop_filter("within the service's message limit", move |case| {
+        matches!(case.body, Body::File { .. }) || case.message_body().encoded_len() <= limit
+    })
+}
+
+/// A case in either direction, of any size.
+fn any_size() -> impl Strategy<Value = ValidCase> {
     prop_oneof![Just(Way::ServerToClient), Just(Way::ClientToServer)].prop_flat_map(|way| {
         let extra = match way {
             Way::ServerToClient => wire_only().boxed(),
@@ -169,8 +190,9 @@ pub fn valid() -> impl Strategy<Value = ValidCase> {
     })
 }
 
-fn hostile_kind() -> impl Strategy<Value = Hostile> {
+fn hostile_kind(limit: usize) -> impl Strategy<Value = Hostile> {
     prop_oneof![
+        past_limit(limit).prop_map(Hostile::PastLimit),
         (8i32..1000).prop_map(Hostile::UnknownContentType),
         (8i32..1000).prop_map(Hostile::UnknownBodyType),
         prop_oneof![Just(0i32), 9i32..1000].prop_map(Hostile::UnknownValueType),
@@ -190,9 +212,9 @@ fn hostile_kind() -> impl Strategy<Value = Hostile> {
     ]
 }
 
-/// A hostile case: a valid server-to-client base broken one way.
-pub fn hostile() -> impl Strategy<Value = HostileCase> {
-    (valid(), hostile_kind()).prop_map(|(mut base, kind)| {
+/// A hostile case: a valid server-to-client base (within `limit`) broken one way.
+pub fn hostile(limit: usize) -> impl Strategy<Value = HostileCase> {
+    (valid(limit), hostile_kind(limit)).prop_map(|(mut base, kind)| {
         base.way = Way::ServerToClient;
         if let Body::File { .. } = base.body {
             base.body = Body::Txt { msg: "file".into() };
@@ -201,10 +223,66 @@ pub fn hostile() -> impl Strategy<Value = HostileCase> {
     })
 }
 
-/// A case of the mode.
-pub fn case(mode: Mode) -> BoxedStrategy<Case> {
+/// A case of the mode; `limit` is the world's `message_limit_bytes`: valid bodies fit it.
+pub fn case(mode: Mode, limit: usize) -> BoxedStrategy<Case> {
     match mode {
-        Mode::Valid => valid().prop_map(Case::Valid).boxed(),
-        Mode::Hostile => hostile().prop_map(Case::Hostile).boxed(),
+        Mode::Valid => valid(limit).prop_map(Case::Valid).boxed(),
+        Mode::Hostile => hostile(limit).prop_map(Case::Hostile).boxed(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzz::case::Hostile;
+    use crate::server::DEFAULT_MESSAGE_LIMIT_BYTES as LIMIT;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+    fn runner() -> TestRunner {
+        TestRunner::new_with_rng(
+            Config::default(),
+            TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+        )
+    }
+
+    #[test]
+    fn valid_bodies_fit_the_message_limit_and_long_texts_come_near_it() {
+        let mut runner = runner();
+        let strategy = valid(LIMIT);
+        let mut longest = 0;
+        for _ in 0..600 {
+            let case = strategy.new_tree(&mut runner).unwrap().current();
+            if matches!(case.body, Body::File { .. }) {
+                continue;
+            }
+            let bytes = case.message_body().encoded_len();
+            assert!(bytes <= LIMIT, "{bytes} bytes: {case:?}");
+            longest = longest.max(bytes);
+        }
+        assert!(
+            longest > LIMIT / 2,
+            "the longest valid body was {longest} bytes"
+        );
+    }
+
+    #[test]
+    fn texts_past_the_limit_are_hostile_and_past_it() {
+        let mut runner = runner();
+        let strategy = hostile(LIMIT);
+        let mut seen = 0;
+        for _ in 0..600 {
+            let case = strategy.new_tree(&mut runner).unwrap().current();
+            if let Hostile::PastLimit(text) = &case.kind {
+                seen += 1;
+                assert!(text.len() > LIMIT, "{} bytes", text.len());
+                let delivered = case.as_delivered().expect("a text to hand over");
+                assert_eq!(delivered.message_body().encode_to_vec(), case.payload());
+            }
+        }
+        assert!(
+            seen > 15,
+            "{seen} texts past the limit in 600 hostile cases"
+        );
     }
 }

@@ -132,6 +132,7 @@ impl WorldModel {
                 .roaming_page_size
                 .unwrap_or(crate::server::DEFAULT_ROAMING_PAGE_SIZE),
             lz4: self.lz4,
+            message_limit_bytes: crate::server::DEFAULT_MESSAGE_LIMIT_BYTES,
         })
     }
 }

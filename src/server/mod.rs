@@ -74,7 +74,16 @@ pub struct WorldSpec {
     /// Whether the server accepts the LZ4 uplink compression a 4.x client offers at PROVISION
     /// (it then answers `protocolCompressType: [COMPRESS_LZ4]`, direction ONLY_UP).
     pub lz4: bool,
+    /// The service's documented limit for a text or custom message, in bytes of the encoded
+    /// `MessageBody` (Agora Chat reference, "Limitations": 5 KB). Bodies within it are what a
+    /// real server delivers: `imspec fuzz`'s valid mode stays inside it, and what is past it is
+    /// hostile mode. The fake server does not refuse a longer message itself: how the real
+    /// server refuses one is not known here.
+    pub message_limit_bytes: usize,
 }
+
+/// The service's documented limit for a text or custom message: 5 KB.
+pub const DEFAULT_MESSAGE_LIMIT_BYTES: usize = 5 * 1024;
 
 /// The roaming page size when the world does not set one.
 pub const DEFAULT_ROAMING_PAGE_SIZE: usize = 10;
@@ -95,6 +104,7 @@ impl Default for WorldSpec {
             recall_enabled: true,
             roaming_page_size: DEFAULT_ROAMING_PAGE_SIZE,
             lz4: false,
+            message_limit_bytes: DEFAULT_MESSAGE_LIMIT_BYTES,
         }
     }
 }
