@@ -1,7 +1,7 @@
 //! `imspec fuzz` end to end, bounded in cases: the reference client survives a short campaign
 //! in both modes; a fault switch that breaks one value type is found, shrunk, and written as
 //! a scenario that passes against the correct client and fails on its own against the broken
-//! one; the seed alone reproduces the finding. So is a hostile finding (a client that stops
+//! one; the seed alone reproduces the finding, with one session or two. So is a hostile finding (a client that stops
 //! delivering messages after a body that does not decode), written with `deliver_raw`.
 
 use imspec::fuzz::case::Case;
@@ -24,6 +24,7 @@ fn options(faults: &str, mode: Mode, cases: u32) -> Options {
         case_timeout: Duration::from_secs(5),
         max_shrink_iters: 64,
         max_findings: 1,
+        jobs: 2,
     }
 }
 
@@ -50,11 +51,14 @@ async fn a_wrong_ext_type_is_found_shrunk_and_written_as_a_scenario_that_fails_o
     assert!(finding.signature.ends_with("typing"), "{finding:?}");
     assert!(finding.message.contains("expected as INT"), "{finding:?}");
 
-    // the seed alone reproduces it, shrunk to the same case
-    let again = campaign::run(&options("wrong-ext-type", Mode::Valid, 2000))
-        .await
-        .unwrap();
+    // the seed alone reproduces it, shrunk to the same case, with any number of sessions
+    let one_session = Options {
+        jobs: 1,
+        ..options("wrong-ext-type", Mode::Valid, 2000)
+    };
+    let again = campaign::run(&one_session).await.unwrap();
     assert_eq!(again.findings[0].case, finding.case);
+    assert_eq!(again.findings[0].at_case, finding.at_case);
     assert!(matches!(finding.case, Case::Valid(_)));
 
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,10 @@
-//! A fuzz campaign: proptest generates cases from a seed and runs each against one live
-//! session; a failing case is shrunk against the same session (restarted only if it died), and
-//! the campaign goes on with a derived seed, counting failures of a kind already found as
-//! known, until the cases are spent.
+//! A fuzz campaign: proptest generates cases from a seed, one stream of them whatever the
+//! number of jobs, and `jobs` live sessions run them side by side, a batch at a time (case `i` of
+//! a batch on session `i % jobs`). Outcomes are read in case order: the first failure of a new
+//! kind is shrunk against session 0 (proptest's simplify / complicate walk, keeping a step only
+//! when it fails the same way), and the campaign goes on, counting failures of a kind already
+//! found as known, until the cases are spent. With sessions that keep no state between cases,
+//! the findings are the same for any number of jobs.
 //!
 //! Before it is reported, each finding's shrunk case runs again in [`RERUNS`] fresh sessions: a
 //! finding that does not fail the same way in every one is reported as not reproduced, with
@@ -16,9 +19,10 @@ use super::check::{CaseFailure, Stats};
 use super::live::Live;
 use super::strategy::{self, Mode};
 use crate::runner::ClientSpec;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use futures_util::future::join_all;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How to run a campaign.
@@ -38,7 +42,12 @@ pub struct Options {
     pub max_shrink_iters: u32,
     /// Stop after this many findings.
     pub max_findings: usize,
+    /// Live sessions running cases side by side.
+    pub jobs: usize,
 }
+
+/// Cases generated ahead for each session: a batch is `jobs` times this.
+const BATCH_PER_JOB: usize = 8;
 
 /// A failure found, shrunk.
 #[derive(Debug, Clone)]
@@ -91,61 +100,150 @@ pub struct Report {
     pub stats: Stats,
 }
 
-struct State {
-    live: Live,
-    known: BTreeSet<String>,
-    stats: Stats,
-    /// Cases generated in this round before its first new failure.
-    round_cases: u64,
-    first_failure: Option<u64>,
-    fatal: Option<String>,
-}
-
-/// The proptest RNG for round `round` of seed `seed`.
-fn rng(seed: u64, round: u64) -> TestRng {
+/// The proptest RNG for seed `seed`.
+fn rng(seed: u64) -> TestRng {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    bytes[8..16].copy_from_slice(&round.to_le_bytes());
     bytes[16..24].copy_from_slice(b"imspec-f");
     TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
 }
 
+/// A generated case, kept shrinkable.
+type Tree = Box<dyn ValueTree<Value = Case>>;
+
 /// Runs a campaign.
 pub async fn run(options: &Options) -> Result<Report, FuzzError> {
     let started = Instant::now();
-    let live = Live::start(&options.client, options.case_timeout).await?;
-    let state = Arc::new(Mutex::new(State {
-        live,
-        known: BTreeSet::new(),
-        stats: Stats::default(),
-        round_cases: 0,
-        first_failure: None,
-        fatal: None,
-    }));
-    let handle = tokio::runtime::Handle::current();
-    let options2 = options.clone();
-    let state2 = state.clone();
-    let (findings, cases) =
-        tokio::task::spawn_blocking(move || campaign(&options2, &state2, &handle))
-            .await
-            .map_err(|e| FuzzError::Setup(format!("the campaign thread failed: {e}")))??;
-    let state = Arc::try_unwrap(state)
-        .map_err(|_| FuzzError::Setup("the campaign state is still shared".into()))?
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner());
-    let restarts = state.live.restarts;
-    state.live.stop().await;
-    let mut findings = findings;
+    let jobs = options.jobs.max(1);
+    let mut sessions = Vec::with_capacity(jobs);
+    for started in
+        join_all((0..jobs).map(|_| Live::start(&options.client, options.case_timeout))).await
+    {
+        sessions.push(started?);
+    }
+    let mut stats = vec![Stats::default(); jobs];
+    let strategy = strategy::case(options.mode, super::live::world().message_limit_bytes);
+    let config = Config {
+        failure_persistence: None,
+        source_file: None,
+        max_global_rejects: 1_000_000,
+        ..Config::default()
+    };
+    let mut generator = TestRunner::new_with_rng(config, rng(options.seed));
+    let mut known = BTreeSet::new();
+    let mut findings = Vec::new();
+    let total = u64::from(options.cases);
+    let mut done: u64 = 0;
+    'campaign: while done < total && findings.len() < options.max_findings {
+        let batch = (total - done).min((jobs * BATCH_PER_JOB) as u64) as usize;
+        let mut trees: Vec<Option<Tree>> = Vec::with_capacity(batch);
+        for _ in 0..batch {
+            let tree = strategy.new_tree(&mut generator).map_err(|e| {
+                FuzzError::Setup(format!("proptest could not generate a case: {e}"))
+            })?;
+            trees.push(Some(tree));
+        }
+        let cases: Vec<Case> = trees.iter().flatten().map(|t| t.current()).collect();
+        let outcomes = run_batch(&mut sessions, &mut stats, &cases).await;
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            let failure = match outcome {
+                Ok(()) => continue,
+                Err(f) if f.fatal => return Err(FuzzError::Setup(f.message)),
+                Err(f) if known.contains(&f.signature) => continue,
+                Err(f) => f,
+            };
+            known.insert(failure.signature.clone());
+            let tree = trees[i].take().expect("each case is shrunk at most once");
+            let (case, failure) = shrink(
+                &mut sessions[0],
+                &mut stats[0],
+                tree,
+                failure,
+                options.max_shrink_iters,
+            )
+            .await?;
+            findings.push(Finding {
+                signature: failure.signature,
+                message: failure.message,
+                case,
+                at_case: done + i as u64 + 1,
+                reproduced: Reproduction::Pending,
+            });
+            if findings.len() >= options.max_findings {
+                done += i as u64 + 1;
+                break 'campaign;
+            }
+        }
+        done += batch as u64;
+    }
+    let restarts = sessions.iter().map(|s| s.restarts).sum();
+    join_all(sessions.into_iter().map(Live::stop)).await;
     for finding in &mut findings {
         finding.reproduced = rerun(options, finding).await?;
     }
     Ok(Report {
-        cases,
+        cases: done,
         elapsed: started.elapsed(),
         findings,
         restarts,
-        stats: state.stats,
+        stats: stats.iter().fold(Stats::default(), |sum, s| sum.plus(s)),
     })
+}
+
+/// Runs `cases` on the sessions side by side, case `i` on session `i % sessions.len()`; the
+/// outcomes in case order.
+async fn run_batch(
+    sessions: &mut [Live],
+    stats: &mut [Stats],
+    cases: &[Case],
+) -> Vec<Result<(), CaseFailure>> {
+    let jobs = sessions.len();
+    let per_session = join_all(sessions.iter_mut().zip(stats.iter_mut()).enumerate().map(
+        |(s, (live, stats))| async move {
+            let mut outcomes = Vec::new();
+            for i in (s..cases.len()).step_by(jobs) {
+                stats.executions += 1;
+                outcomes.push((i, live.run(&cases[i], stats).await));
+            }
+            outcomes
+        },
+    ))
+    .await;
+    let mut outcomes: Vec<_> = per_session.into_iter().flatten().collect();
+    outcomes.sort_by_key(|(i, _)| *i);
+    outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
+/// Shrinks a failing case: proptest's walk (simplify after a failure of the same kind,
+/// complicate after anything else), at most `max_iters` runs; the smallest failing case and
+/// its failure.
+async fn shrink(
+    live: &mut Live,
+    stats: &mut Stats,
+    mut tree: Tree,
+    first: CaseFailure,
+    max_iters: u32,
+) -> Result<(Case, CaseFailure), FuzzError> {
+    let mut best = (tree.current(), first);
+    if !tree.simplify() {
+        return Ok(best);
+    }
+    for _ in 0..max_iters {
+        let case = tree.current();
+        stats.executions += 1;
+        let more = match live.run(&case, stats).await {
+            Err(f) if f.fatal => return Err(FuzzError::Setup(f.message)),
+            Err(f) if f.signature == best.1.signature => {
+                best = (case, f);
+                tree.simplify()
+            }
+            _ => tree.complicate(),
+        };
+        if !more {
+            break;
+        }
+    }
+    Ok(best)
 }
 
 /// Runs a finding's shrunk case in [`RERUNS`] fresh sessions.
@@ -166,95 +264,4 @@ async fn rerun(options: &Options, finding: &Finding) -> Result<Reproduction, Fuz
     } else {
         Reproduction::NotReproduced(seen)
     })
-}
-
-fn campaign(
-    options: &Options,
-    state: &Arc<Mutex<State>>,
-    handle: &tokio::runtime::Handle,
-) -> Result<(Vec<Finding>, u64), FuzzError> {
-    let strategy = strategy::case(options.mode, super::live::world().message_limit_bytes);
-    let mut done: u64 = 0;
-    let mut findings = Vec::new();
-    let mut round = 0;
-    while done < u64::from(options.cases) && findings.len() < options.max_findings {
-        let config = Config {
-            cases: options.cases - done as u32,
-            max_shrink_iters: options.max_shrink_iters,
-            failure_persistence: None,
-            source_file: None,
-            max_global_rejects: 1_000_000,
-            ..Config::default()
-        };
-        let mut runner = TestRunner::new_with_rng(config, rng(options.seed, round));
-        {
-            let mut s = lock(state);
-            s.round_cases = 0;
-            s.first_failure = None;
-        }
-        let result = runner.run(&strategy, |case| {
-            let mut s = lock(state);
-            if let Some(fatal) = &s.fatal {
-                return Err(TestCaseError::fail(fatal.clone()));
-            }
-            if s.first_failure.is_none() {
-                s.round_cases += 1;
-            }
-            s.stats.executions += 1;
-            let State { live, stats, .. } = &mut *s;
-            let outcome: Result<(), CaseFailure> = handle.block_on(live.run(&case, stats));
-            match outcome {
-                Ok(()) => Ok(()),
-                Err(f) if f.fatal => {
-                    s.fatal = Some(f.message.clone());
-                    Err(TestCaseError::fail(f.message))
-                }
-                Err(f) if s.known.contains(&f.signature) => Ok(()),
-                Err(f) => {
-                    if s.first_failure.is_none() {
-                        s.first_failure = Some(s.round_cases);
-                    }
-                    Err(TestCaseError::fail(format!(
-                        "{}\n{}",
-                        f.signature, f.message
-                    )))
-                }
-            }
-        });
-        let mut s = lock(state);
-        if let Some(fatal) = s.fatal.take() {
-            return Err(FuzzError::Setup(fatal));
-        }
-        match result {
-            Ok(()) => {
-                done = u64::from(options.cases);
-            }
-            Err(TestError::Fail(reason, case)) => {
-                let at = s.first_failure.unwrap_or(s.round_cases).max(1);
-                let (signature, message) = reason
-                    .message()
-                    .split_once('\n')
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
-                    .unwrap_or_else(|| (reason.message().to_string(), String::new()));
-                s.known.insert(signature.clone());
-                findings.push(Finding {
-                    signature,
-                    message,
-                    case,
-                    at_case: done + at,
-                    reproduced: Reproduction::Pending,
-                });
-                done += at;
-            }
-            Err(TestError::Abort(reason)) => {
-                return Err(FuzzError::Setup(format!("proptest aborted: {reason}")));
-            }
-        }
-        round += 1;
-    }
-    Ok((findings, done))
-}
-
-fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -67,6 +67,17 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The sum of two sets of counters (of sessions run side by side).
+    pub fn plus(&self, other: &Stats) -> Stats {
+        Stats {
+            executions: self.executions + other.executions,
+            beyond_2_53: self.beyond_2_53 + other.beyond_2_53,
+            rounded_on_wire: self.rounded_on_wire + other.rounded_on_wire,
+            hostile_on_error: self.hostile_on_error + other.hostile_on_error,
+            hostile_dropped: self.hostile_dropped + other.hostile_dropped,
+        }
+    }
+
     /// Counts the large integers of the lists.
     pub fn note_values(&mut self, ext: &[KeyValue], custom: &[KeyValue]) {
         self.beyond_2_53 += ext

@@ -70,6 +70,11 @@ pub struct FuzzArgs {
     /// Stop after this many distinct findings.
     #[arg(long, default_value_t = 8)]
     pub max_findings: usize,
+    /// Live sessions (a server and a driver each) running cases side by side [default: one per
+    /// core]. The cases are the same for any number; so are the findings, unless the client
+    /// keeps state from one case to the next.
+    #[arg(long)]
+    pub jobs: Option<usize>,
     /// Scenarios folder; regressions go to its `fuzz-regressions/`.
     #[arg(long, default_value = "scenarios")]
     pub scenarios: PathBuf,
@@ -132,10 +137,13 @@ pub async fn run(args: &FuzzArgs, exe: PathBuf) -> Result<bool, FuzzError> {
         case_timeout: Duration::from_millis(args.case_timeout_ms),
         max_shrink_iters: args.max_shrink_iters,
         max_findings: args.max_findings,
+        jobs: args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }),
     };
     eprintln!(
-        "fuzzing {} with {} {:?} cases, seed {}",
-        client.label, args.cases, args.mode, args.seed
+        "fuzzing {} with {} {:?} cases, seed {}, {} sessions",
+        client.label, args.cases, args.mode, args.seed, options.jobs
     );
     let report = campaign::run(&options).await?;
     let secs = report.elapsed.as_secs_f64();
