@@ -83,23 +83,44 @@ fn fraction() -> impl Strategy<Value = f64> {
 
 /// A JSON value as an app puts it in `ext` (nested objects and arrays become JSON_STRING).
 pub fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = || {
-        prop_oneof![
-            3 => text().prop_map(Value::String),
-            3 => integer().prop_map(Value::from),
-            2 => fraction().prop_map(|x| Number::from_f64(x).map_or(Value::Null, Value::Number)),
-            1 => any::<bool>().prop_map(Value::Bool),
-            1 => Just(Value::Null),
-        ]
-    };
-    let nested = leaf().prop_recursive(24, 64, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec((key(), inner), 0..4)
-                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
-        ]
-    });
-    prop_oneof![3 => leaf(), 1 => nested]
+    prop_oneof![3 => leaf(), 1 => nested()]
+}
+
+/// A scalar JSON value.
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        3 => text().prop_map(Value::String),
+        3 => integer().prop_map(Value::from),
+        2 => fraction().prop_map(|x| Number::from_f64(x).map_or(Value::Null, Value::Number)),
+        1 => any::<bool>().prop_map(Value::Bool),
+        1 => Just(Value::Null),
+    ]
+}
+
+/// An array or object nested 1 to 24 levels deep, with scalars beside each level. Built from
+/// flat lists rather than with `prop_recursive`, which rebuilds its 24 levels of strategies for
+/// every value (most of the generation time) and in practice rarely went past 4 levels.
+fn nested() -> impl Strategy<Value = Value> {
+    let siblings = || prop::collection::vec((key(), leaf()), 0..3);
+    (
+        siblings(),
+        prop::collection::vec((any::<bool>(), key(), siblings()), 1..=24),
+    )
+        .prop_map(|(innermost, levels)| {
+            let container = |array: bool, entries: Vec<(String, Value)>| {
+                if array {
+                    Value::Array(entries.into_iter().map(|(_, v)| v).collect())
+                } else {
+                    Value::Object(entries.into_iter().collect())
+                }
+            };
+            let mut value = container(levels[0].0, innermost);
+            for (array, key, mut entries) in levels.into_iter().skip(1) {
+                entries.insert(entries.len() / 2, (key, value));
+                value = container(array, entries);
+            }
+            value
+        })
 }
 
 /// An `ext` / `customExts` object.
@@ -170,24 +191,28 @@ pub fn valid(limit: usize) -> impl Strategy<Value = ValidCase> {
     })
 }
 
-/// A case in either direction, of any size.
+/// A case in either direction, of any size. Each direction's strategy is built once: building
+/// them per case (a `prop_flat_map` on the direction) parsed every string regex and its Unicode
+/// class again for each case, most of the generation time.
 fn any_size() -> impl Strategy<Value = ValidCase> {
-    prop_oneof![Just(Way::ServerToClient), Just(Way::ClientToServer)].prop_flat_map(|way| {
-        let extra = match way {
-            Way::ServerToClient => wire_only().boxed(),
-            Way::ClientToServer => Just(Vec::new()).boxed(),
-        };
-        (chat(), body(way), json_object(), extra, user_name()).prop_map(
-            move |(chat, body, ext, wire_only, from)| ValidCase {
-                way,
-                chat,
-                body,
-                ext,
-                wire_only,
-                from,
-            },
-        )
-    })
+    prop_oneof![one_way(Way::ServerToClient), one_way(Way::ClientToServer)]
+}
+
+fn one_way(way: Way) -> impl Strategy<Value = ValidCase> {
+    let extra = match way {
+        Way::ServerToClient => wire_only().boxed(),
+        Way::ClientToServer => Just(Vec::new()).boxed(),
+    };
+    (chat(), body(way), json_object(), extra, user_name()).prop_map(
+        move |(chat, body, ext, wire_only, from)| ValidCase {
+            way,
+            chat,
+            body,
+            ext,
+            wire_only,
+            from,
+        },
+    )
 }
 
 fn hostile_kind(limit: usize) -> impl Strategy<Value = Hostile> {
