@@ -26,23 +26,29 @@ pub enum Mode {
 /// 2^53: above it a JavaScript `Number` cannot hold every integer.
 pub const JS_SAFE: i64 = 1 << 53;
 
+/// A string matching `pattern`, its regex parsed once: a `&str` strategy parses it (and
+/// builds its Unicode classes) again for every value, which was most of the generation time.
+fn re(pattern: &str) -> proptest::string::RegexGeneratorStrategy<String> {
+    proptest::string::string_regex(pattern).expect("a valid pattern")
+}
+
 /// Any string: unicode of every plane and control characters, empty, sometimes long (up to
 /// 1 200 characters, which fits the service's 5 KB message limit on its own; longer texts are
 /// hostile mode's [`Hostile::PastLimit`]).
 pub fn text() -> impl Strategy<Value = String> {
     prop_oneof![
-        6 => "\\PC{0,24}",
-        2 => "[ -~]{0,16}",
+        6 => re("\\PC{0,24}"),
+        2 => re("[ -~]{0,16}"),
         1 => Just(String::new()),
-        1 => "[\\u{0}-\\u{1f}\\u{7f}\\u{200b}-\\u{200f}\\u{fffd}\\u{1f600}-\\u{1f64f}]{1,8}",
-        1 => (1usize..=4, "\\PC").prop_map(|(k, c)| c.repeat(k * 300)),
+        1 => re("[\\u{0}-\\u{1f}\\u{7f}\\u{200b}-\\u{200f}\\u{fffd}\\u{1f600}-\\u{1f64f}]{1,8}"),
+        1 => (1usize..=4, re("\\PC")).prop_map(|(k, c)| c.repeat(k * 300)),
     ]
 }
 
 /// A text past `limit` bytes (up to about 14 times it): a few characters of any plane repeated,
 /// so that long runs of surrogate pairs cross every chunk boundary a decoder may have.
 fn past_limit(limit: usize) -> impl Strategy<Value = String> {
-    (0usize..16, "\\PC{1,3}").prop_map(move |(k, unit)| {
+    (0usize..16, re("\\PC{1,3}")).prop_map(move |(k, unit)| {
         let bytes = limit + 1 + k * 4_096;
         unit.repeat(bytes.div_ceil(unit.len()))
     })
@@ -51,9 +57,9 @@ fn past_limit(limit: usize) -> impl Strategy<Value = String> {
 /// Keys of an object: short, sometimes integer-like (JavaScript orders those first).
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
-        4 => "[a-z_][a-z0-9_]{0,7}",
+        4 => re("[a-z_][a-z0-9_]{0,7}"),
         1 => (0u32..1000).prop_map(|i| i.to_string()),
-        1 => "\\PC{1,6}",
+        1 => re("\\PC{1,6}"),
         1 => Just(String::new()),
     ]
 }
@@ -151,7 +157,7 @@ fn wire_only() -> impl Strategy<Value = Vec<KeyValue>> {
 
 /// A user name as a JID holds it (the scripted sender of a delivered message).
 pub fn user_name() -> impl Strategy<Value = String> {
-    "[a-z][a-z0-9_.-]{0,15}".prop_filter("not a world user", |n| {
+    re("[a-z][a-z0-9_.-]{0,15}").prop_filter("not a world user", |n| {
         !matches!(n.as_str(), "alice" | "bob")
     })
 }
@@ -176,7 +182,7 @@ fn body(way: Way) -> BoxedStrategy<Body> {
         Way::ServerToClient => common.boxed(),
         Way::ClientToServer => prop_oneof![
             8 => common,
-            1 => ("[^/\\\\\\p{Cc}]{1,40}", prop::collection::vec(any::<u8>(), 1..64))
+            1 => (re("[^/\\\\\\p{Cc}]{1,40}"), prop::collection::vec(any::<u8>(), 1..64))
                 .prop_map(|(name, bytes)| Body::File { name, bytes }),
         ]
         .boxed(),
@@ -221,7 +227,7 @@ fn hostile_kind(limit: usize) -> impl Strategy<Value = Hostile> {
         (8i32..1000).prop_map(Hostile::UnknownContentType),
         (8i32..1000).prop_map(Hostile::UnknownBodyType),
         prop_oneof![Just(0i32), 9i32..1000].prop_map(Hostile::UnknownValueType),
-        "[\\[{\"a-z0-9:,]{1,12}"
+        re("[\\[{\"a-z0-9:,]{1,12}")
             .prop_filter("does not parse", |s| {
                 serde_json::from_str::<Value>(s).is_err()
             })
