@@ -13,11 +13,13 @@
 // closed, the bundle's modules are dropped from the require cache and the globals it added are
 // removed, and the bundle is evaluated afresh (new module state, as in a new worker; the compiled
 // code is reused). A message
-// of an earlier generation is dropped. A worker serves at most RECYCLE_LIMIT generations.
+// of an earlier generation is dropped. A worker serves at most RECYCLE_LIMIT generations. The
+// worker that probed the bundle for `hello` (drivers without reuseProbe) is recycled the same way,
+// into the first spare realm.
 //
 // Code cache: every new worker (and every driver process: the harness starts several) would
 // parse and compile the bundle anew, and compile lazily each function the SDK runs. Instead the
-// first worker that has served a realm takes V8's code cache of the bundle (`createCachedData`
+// first worker that has served a user takes V8's code cache of the bundle (`createCachedData`
 // after use, so the functions its scenario ran are in it) and hands it to the main thread, which
 // passes it to every worker it starts after; it is also written to a file under
 // os.tmpdir()/imspec-v8-cache-<uid>/, named by a hash of the bundle's bytes, the Node version,
@@ -70,17 +72,34 @@ export function runNodeDriver(adapter) {
     name: adapter.name,
     sdkName: adapter.pkg,
     reuseProbe: !!adapter.reuseProbe,
-    probe: () => probeInNode(params),
+    probe: () => probeInNode(params, recycle ? idle : null),
     newRealm: () => workerRealm(params, recycle ? idle : null),
   });
 }
 
 /**
- * Loads the bundle in a throw-away worker (the same polyfills) and reads what it says about
+ * Loads the bundle in a worker of its own (the same polyfills) and reads what it says about
  * itself: {name, version} or {error}. The Chromium driver asks this too (it is much faster than
- * a browser page), with the adapter of the Node driver whose folder holds the SDK.
+ * a browser page), with the adapter of the Node driver whose folder holds the SDK. With `idle`
+ * (a Node driver that recycles) the worker is recycled into it afterwards: its next generation
+ * loads the SDK afresh, without the probe's connection, and serves the first spare realm, which
+ * then needs no worker of its own.
  */
-export function probeInNode(params) {
+export function probeInNode(params, idle = null) {
+  if (idle) {
+    return new Promise((resolve) => {
+      const vessel = startVessel({ ...params, probe: true }, 'probe');
+      const probe = {
+        loaded: (m) => {
+          resolve(m);
+          if (m.error) vessel.worker.terminate().catch(() => {});
+          else retire(vessel, probe, params, idle).catch(() => {});
+        },
+        onExit: () => {},
+      };
+      vessel.realm = probe;
+    });
+  }
   return new Promise((resolve) => {
     const w = startWorker({ ...params, probe: true }, 'probe');
     const finish = (v) => { resolve(v); w.terminate().catch(() => {}); };
@@ -103,9 +122,9 @@ function startWorker(params, label) {
  * A worker that hosts one realm after another: {worker, gen, uses, realm, loaded, exited}.
  * `realm` is the realm of the current generation; messages of another generation are dropped.
  */
-function startVessel(params) {
+function startVessel(params, label = 'spare') {
   const vessel = { gen: 0, uses: 1, realm: null, loaded: null, exited: false, user: null };
-  vessel.worker = startWorker(params, () => vessel.user ?? 'spare');
+  vessel.worker = startWorker(params, () => vessel.user ?? (vessel.gen === 0 ? label : 'spare'));
   vessel.worker.on('message', (m) => {
     if (m.kind === 'code-cache' || m.gen !== vessel.gen) return; // startWorker's, or of an earlier generation
     if (m.kind === 'ready') { vessel.loaded = m; if (vessel.realm) vessel.realm.loaded(m); } else if (m.kind === 'flushed') { if (vessel.realm) vessel.realm.flushed(); } else if (vessel.realm) vessel.realm.onMessage(m);
@@ -208,12 +227,13 @@ function workerThread(params) {
   let loadError = null;
   let facts = null;
   let bundle = null; // the compiled bundle, evaluated again for each generation: {script, key, take}
+  let served = false; // a user's realm has run here (not only a probe)
   // While a recycled realm loads, the main thread may already assign it a user and send it
   // requests (one port, in order): they wait here until the SDK is loaded.
   let loading = false;
   const waiting = [];
   const handle = (m) => {
-    if (m.kind === 'assign') { if (host) host.assign(m.user); return; }
+    if (m.kind === 'assign') { served = true; if (host) host.assign(m.user); return; }
     if (host) host.request(m.id, m.op, m.args);
     else parentPort.postMessage({ kind: 'reply', gen, id: m.id, ok: false, json: JSON.stringify({ type: 'driver-error', message: 'cannot load the SDK bundle: ' + (loadError && loadError.message || loadError || 'not loaded') }) });
   };
@@ -233,7 +253,7 @@ function workerThread(params) {
       loaded();
       return;
     }
-    if (params.probe) {
+    if (params.probe && mine === 0) {
       post({ kind: 'ready', name: facts.name, version: sdkVersion(W, facts) });
       return;
     }
@@ -246,8 +266,8 @@ function workerThread(params) {
     gen = next;
     host = null;
     loading = true;
-    // the realm has run: the functions it compiled go into the code cache (once per worker)
-    if (bundle && bundle.take) { bundle.take = false; takeCodeCache(bundle); }
+    // a user's realm has run: the functions it compiled go into the code cache (once per worker)
+    if (bundle && bundle.take && served) { bundle.take = false; takeCodeCache(bundle); }
     opened.closeAll();
     // let the closed SDK's pending callbacks and promise chains run out (they post nothing now)
     for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
