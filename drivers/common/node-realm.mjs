@@ -359,9 +359,11 @@ function installPolyfills(require, params) {
   // xhr2 lacks withCredentials, which makes SockJS skip the real /info request.
   XHR.prototype.withCredentials = false;
   // xhr2 cannot send FormData: serialise it the way a browser would (multipart, File names kept).
+  // The global FormData is read only for data that says it is one: reading it loads Node's fetch
+  // implementation (undici), which cost every worker 20-50 ms at its first request.
   const origSend = XHR.prototype.send;
   XHR.prototype.send = function (data) {
-    if (typeof FormData !== 'undefined' && data instanceof FormData) {
+    if (Object.prototype.toString.call(data) === '[object FormData]' && typeof FormData !== 'undefined' && data instanceof FormData) {
       const xhr = this;
       const r = new Response(data);
       const ct = r.headers.get('content-type');
