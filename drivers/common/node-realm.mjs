@@ -13,13 +13,28 @@
 // closed, the bundle's modules are dropped from the require cache and the globals it added are
 // removed, and the bundle is evaluated afresh (new module state, as in a new worker; the compiled
 // code is reused). A message
-// of an earlier generation is dropped. A worker serves at most RECYCLE_LIMIT generations.
+// of an earlier generation is dropped. A worker serves at most RECYCLE_LIMIT generations. The
+// worker that probed the bundle for `hello` (drivers without reuseProbe) is recycled the same way,
+// into the first spare realm.
+//
+// Code cache: every new worker (and every driver process: the harness starts several) would
+// parse and compile the bundle anew, and compile lazily each function the SDK runs. Instead the
+// first worker that has served a user takes V8's code cache of the bundle (`createCachedData`
+// after use, so the functions its scenario ran are in it) and hands it to the main thread, which
+// passes it to every worker it starts after; it is also written to a file under
+// os.tmpdir()/imspec-v8-cache-<uid>/, named by a hash of the bundle's bytes, the Node version,
+// the platform and the V8/Node flags, so the next driver process starts with it (a file is
+// written to a temporary name and renamed, and carries its own checksum). A cache V8 rejects is
+// dropped and taken again; any error reading or writing it only means the bundle is compiled as
+// before. IMSPEC_NODE_CODE_CACHE=0 turns it off (to compare).
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
 import vm from 'node:vm';
+import os from 'node:os';
+import crypto from 'node:crypto';
 import { runHost } from './host.mjs';
 import { createSdkHost } from './sdk-host.mjs';
 import { bundleFacts, sdkVersion } from './bundle.mjs';
@@ -29,6 +44,22 @@ const SELF = fileURLToPath(import.meta.url);
 const RECYCLE_LIMIT = 40;
 /** Loaded workers kept idle for the next realms. */
 const IDLE_LIMIT = 4;
+/** IMSPEC_NODE_CODE_CACHE=0: every worker compiles the bundle itself (to compare). */
+const CODE_CACHE = process.env.IMSPEC_NODE_CODE_CACHE !== '0';
+/** The user id that owns the cache folder (none on Windows). */
+const UID = typeof process.getuid === 'function' ? process.getuid() : null;
+/**
+ * The folder of the code cache files, shared by this user's driver processes: one per user,
+ * since a cache file is compiled code that V8 runs without checking it against the bundle.
+ */
+const CACHE_DIR = path.join(os.tmpdir(), UID === null ? 'imspec-v8-cache' : `imspec-v8-cache-${UID}`);
+/** Part of every cache key: change it when compileBundle wraps the bundle differently. */
+const CACHE_FORMAT = 'imspec-cjs-wrapper-1';
+/**
+ * Main thread: the code cache the workers made, {key, data}, given to every worker started
+ * after it (null until a worker has made or read one).
+ */
+let heldCache = null;
 
 /** Runs a Node driver for the SDK the adapter names (IMSPEC_WEBSDK=<bundle> loads another build). */
 export function runNodeDriver(adapter) {
@@ -41,17 +72,34 @@ export function runNodeDriver(adapter) {
     name: adapter.name,
     sdkName: adapter.pkg,
     reuseProbe: !!adapter.reuseProbe,
-    probe: () => probeInNode(params),
+    probe: () => probeInNode(params, recycle ? idle : null),
     newRealm: () => workerRealm(params, recycle ? idle : null),
   });
 }
 
 /**
- * Loads the bundle in a throw-away worker (the same polyfills) and reads what it says about
+ * Loads the bundle in a worker of its own (the same polyfills) and reads what it says about
  * itself: {name, version} or {error}. The Chromium driver asks this too (it is much faster than
- * a browser page), with the adapter of the Node driver whose folder holds the SDK.
+ * a browser page), with the adapter of the Node driver whose folder holds the SDK. With `idle`
+ * (a Node driver that recycles) the worker is recycled into it afterwards: its next generation
+ * loads the SDK afresh, without the probe's connection, and serves the first spare realm, which
+ * then needs no worker of its own.
  */
-export function probeInNode(params) {
+export function probeInNode(params, idle = null) {
+  if (idle) {
+    return new Promise((resolve) => {
+      const vessel = startVessel({ ...params, probe: true }, 'probe');
+      const probe = {
+        loaded: (m) => {
+          resolve(m);
+          if (m.error) vessel.worker.terminate().catch(() => {});
+          else retire(vessel, probe, params, idle).catch(() => {});
+        },
+        onExit: () => {},
+      };
+      vessel.realm = probe;
+    });
+  }
   return new Promise((resolve) => {
     const w = startWorker({ ...params, probe: true }, 'probe');
     const finish = (v) => { resolve(v); w.terminate().catch(() => {}); };
@@ -62,7 +110,9 @@ export function probeInNode(params) {
 }
 
 function startWorker(params, label) {
-  const worker = new Worker(SELF, { workerData: { params }, stdout: true, stderr: true });
+  const worker = new Worker(SELF, { workerData: { params, cache: heldCache }, stdout: true, stderr: true });
+  // a worker's code cache serves every worker started after it (a later one replaces it)
+  worker.on('message', (m) => { if (m.kind === 'code-cache') heldCache = { key: m.key, data: m.data }; });
   prefixPipe(worker.stdout, label, 'out');
   prefixPipe(worker.stderr, label, 'err');
   return worker;
@@ -72,11 +122,11 @@ function startWorker(params, label) {
  * A worker that hosts one realm after another: {worker, gen, uses, realm, loaded, exited}.
  * `realm` is the realm of the current generation; messages of another generation are dropped.
  */
-function startVessel(params) {
+function startVessel(params, label = 'spare') {
   const vessel = { gen: 0, uses: 1, realm: null, loaded: null, exited: false, user: null };
-  vessel.worker = startWorker(params, () => vessel.user ?? 'spare');
+  vessel.worker = startWorker(params, () => vessel.user ?? (vessel.gen === 0 ? label : 'spare'));
   vessel.worker.on('message', (m) => {
-    if (m.gen !== vessel.gen) return; // a message of an earlier generation
+    if (m.kind === 'code-cache' || m.gen !== vessel.gen) return; // startWorker's, or of an earlier generation
     if (m.kind === 'ready') { vessel.loaded = m; if (vessel.realm) vessel.realm.loaded(m); } else if (m.kind === 'flushed') { if (vessel.realm) vessel.realm.flushed(); } else if (vessel.realm) vessel.realm.onMessage(m);
   });
   vessel.worker.on('error', (e) => {
@@ -176,13 +226,14 @@ function workerThread(params) {
   let gen = 0;
   let loadError = null;
   let facts = null;
-  let bundle = null; // the compiled bundle, evaluated again for each generation
+  let bundle = null; // the compiled bundle, evaluated again for each generation: {script, key, take}
+  let served = false; // a user's realm has run here (not only a probe)
   // While a recycled realm loads, the main thread may already assign it a user and send it
   // requests (one port, in order): they wait here until the SDK is loaded.
   let loading = false;
   const waiting = [];
   const handle = (m) => {
-    if (m.kind === 'assign') { if (host) host.assign(m.user); return; }
+    if (m.kind === 'assign') { served = true; if (host) host.assign(m.user); return; }
     if (host) host.request(m.id, m.op, m.args);
     else parentPort.postMessage({ kind: 'reply', gen, id: m.id, ok: false, json: JSON.stringify({ type: 'driver-error', message: 'cannot load the SDK bundle: ' + (loadError && loadError.message || loadError || 'not loaded') }) });
   };
@@ -193,8 +244,8 @@ function workerThread(params) {
     let W;
     try {
       facts = facts || bundleFacts(require, target, params);
-      bundle = bundle || compileBundle(facts.file);
-      W = loadSdk(bundle, facts.file, target);
+      bundle = bundle || compileBundle(facts.file, workerData.cache);
+      W = loadSdk(bundle.script, facts.file, target);
     } catch (e) {
       log('cannot load the SDK:', e);
       loadError = e;
@@ -202,7 +253,7 @@ function workerThread(params) {
       loaded();
       return;
     }
-    if (params.probe) {
+    if (params.probe && mine === 0) {
       post({ kind: 'ready', name: facts.name, version: sdkVersion(W, facts) });
       return;
     }
@@ -215,6 +266,8 @@ function workerThread(params) {
     gen = next;
     host = null;
     loading = true;
+    // a user's realm has run: the functions it compiled go into the code cache (once per worker)
+    if (bundle && bundle.take && served) { bundle.take = false; takeCodeCache(bundle); }
     opened.closeAll();
     // let the closed SDK's pending callbacks and promise chains run out (they post nothing now)
     for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
@@ -306,9 +359,11 @@ function installPolyfills(require, params) {
   // xhr2 lacks withCredentials, which makes SockJS skip the real /info request.
   XHR.prototype.withCredentials = false;
   // xhr2 cannot send FormData: serialise it the way a browser would (multipart, File names kept).
+  // The global FormData is read only for data that says it is one: reading it loads Node's fetch
+  // implementation (undici), which cost every worker 20-50 ms at its first request.
   const origSend = XHR.prototype.send;
   XHR.prototype.send = function (data) {
-    if (typeof FormData !== 'undefined' && data instanceof FormData) {
+    if (Object.prototype.toString.call(data) === '[object FormData]' && typeof FormData !== 'undefined' && data instanceof FormData) {
       const xhr = this;
       const r = new Response(data);
       const ct = r.headers.get('content-type');
@@ -340,10 +395,68 @@ function installPolyfills(require, params) {
 
 // The bundle compiled once per worker as CommonJS: evaluating the same vm.Script again reuses
 // V8's compiled code (a recycled realm loads in a quarter of the time `require` takes, which
-// compiles anew), while every evaluation still gets new module state.
-function compileBundle(file) {
-  const source = fs.readFileSync(file, 'utf8').replace(/^#!.*/, '');
-  return new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, { filename: file });
+// compiles anew), while every evaluation still gets new module state. With a code cache (the
+// main thread's, else the file's) V8 deserialises the compiled code instead of compiling.
+// Returns {script, key, take}: `take` says that this worker should make the code cache once its
+// first realm has run (it got none, or V8 rejected the one it got).
+function compileBundle(file, held) {
+  const bytes = fs.readFileSync(file);
+  const source = `(function (exports, require, module, __filename, __dirname) { ${bytes.toString('utf8').replace(/^#!.*/, '')}\n})`;
+  if (!CODE_CACHE) return { script: new vm.Script(source, { filename: file }), key: null, take: false };
+  const key = cacheKey(bytes);
+  const cachedData = held && held.key === key ? held.data : readCodeCache(key);
+  const script = new vm.Script(source, { filename: file, cachedData });
+  return { script, key, take: !cachedData || script.cachedDataRejected === true };
+}
+
+// What a code cache is valid for: the bundle's bytes (the wrapper around them is this file's, so
+// CACHE_FORMAT changes with it), and what else V8 checks (its version, its flags) or could differ
+// between two Node installations sharing a temp folder.
+function cacheKey(bytes) {
+  return crypto.createHash('sha256')
+    .update([CACHE_FORMAT, process.version, process.arch, process.platform, process.execArgv.join(' '), process.env.NODE_OPTIONS || ''].join('\0'))
+    .update('\0').update(bytes).digest('hex').slice(0, 40);
+}
+
+// A code cache file is the SHA-256 of its payload (32 bytes) and the payload: V8 checks a cache's
+// version, flags and source length, but a release build does not checksum it, so this file
+// checks itself. Returns a Buffer or undefined (no file, or a bad one: then compile as before).
+function readCodeCache(key) {
+  try {
+    if (!ownCacheDir()) return undefined;
+    const file = fs.readFileSync(path.join(CACHE_DIR, key + '.bin'));
+    const data = file.subarray(32);
+    if (file.length > 32 && crypto.createHash('sha256').update(data).digest().equals(file.subarray(0, 32))) return data;
+  } catch { /* no cache yet */ }
+  return undefined;
+}
+
+// The code cache of a bundle that has run: written to the cache file (a temporary file renamed
+// into place, so a reader sees a whole file or none) and handed to the main thread. A failure
+// is logged to nobody: the next worker compiles as before.
+function takeCodeCache(bundle) {
+  try {
+    const data = bundle.script.createCachedData();
+    parentPort.postMessage({ kind: 'code-cache', key: bundle.key, data });
+    fs.mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
+    if (!ownCacheDir()) return;
+    const file = path.join(CACHE_DIR, bundle.key + '.bin');
+    const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+    try {
+      fs.writeFileSync(tmp, Buffer.concat([crypto.createHash('sha256').update(data).digest(), data]), { mode: 0o600 });
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      try { fs.unlinkSync(tmp); } catch { /* not written */ }
+      throw e;
+    }
+  } catch { /* compile as before */ }
+}
+
+// The cache folder is used only when it is this user's and nobody else can write to it (a
+// folder someone else made under the shared temp folder could hold code of theirs).
+function ownCacheDir() {
+  const st = fs.lstatSync(CACHE_DIR);
+  return st.isDirectory() && (UID === null || (st.uid === UID && (st.mode & 0o022) === 0));
 }
 
 function loadSdk(bundle, file, target) {
