@@ -336,21 +336,7 @@ impl Live {
             .await
             .map_err(|e| CaseFailure::new("harness", e.to_string()))?
             .to_string();
-        let deadline = self.deadline();
-        let (control, recorder) = (self.server.control(), self.server.recorder());
-        let watch = Watch::new(&control, &recorder);
-        let found = watch
-            .event(
-                &mut self.driver,
-                Some("bob"),
-                from,
-                Timer::No,
-                deadline,
-                "the probe message",
-                |_, e| e.user.as_deref() == Some("bob") && e.data.get("id") == Some(&json!(id)),
-            )
-            .await;
-        match found {
+        match self.bob_callback(from, &id, "the probe message").await {
             Ok(_) => Ok(()),
             Err(Missing::Absent) => Err(CaseFailure::restarting(
                 "lost after hostile body",
@@ -371,24 +357,7 @@ impl Live {
         id: &str,
         body: &Body,
     ) -> Result<(String, Value), CaseFailure> {
-        let deadline = self.deadline();
-        let (control, recorder) = (self.server.control(), self.server.recorder());
-        let watch = Watch::new(&control, &recorder);
-        let found = watch
-            .event(
-                &mut self.driver,
-                Some("bob"),
-                from,
-                Timer::No,
-                deadline,
-                "bob's callback",
-                |_, e| {
-                    e.user.as_deref() == Some("bob")
-                        && e.data.get("id").and_then(Value::as_str) == Some(id)
-                },
-            )
-            .await;
-        match found {
+        match self.bob_callback(from, id, "bob's callback").await {
             Ok(i) => {
                 let e = &self.driver.events()[i];
                 Ok((e.event.clone(), e.data.clone()))
@@ -414,6 +383,27 @@ impl Live {
             }
             Err(missing) => Err(hang(missing, "driver hang", "bob's callback")),
         }
+    }
+
+    /// The index of bob's callback for message `id` from event `from` on, or why it is missing
+    /// (the absence rule: settled and graced without it, or the session never settled).
+    async fn bob_callback(&mut self, from: usize, id: &str, what: &str) -> Result<usize, Missing> {
+        let deadline = self.deadline();
+        let (control, recorder) = (self.server.control(), self.server.recorder());
+        Watch::new(&control, &recorder)
+            .event(
+                &mut self.driver,
+                Some("bob"),
+                from,
+                Timer::No,
+                deadline,
+                what,
+                |_, e| {
+                    e.user.as_deref() == Some("bob")
+                        && e.data.get("id").and_then(Value::as_str) == Some(id)
+                },
+            )
+            .await
     }
 
     /// The last CHAT-like `MessageBody` alice sent since observation `seen`.
