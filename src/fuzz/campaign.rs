@@ -153,7 +153,10 @@ pub async fn run(options: &Options) -> Result<Report, FuzzError> {
                 Err(f) => f,
             };
             known.insert(failure.signature.clone());
-            let tree = trees[i].take().expect("each case is shrunk at most once");
+            // each case's outcome is read once, so its tree is still there
+            let Some(tree) = trees[i].take() else {
+                continue;
+            };
             let (case, failure) = shrink(
                 &mut sessions[0],
                 &mut stats[0],
