@@ -52,7 +52,7 @@ fn short_text() -> impl Strategy<Value = String> {
     ]
 }
 
-/// A text past `limit` bytes (up to about 14 times it): a few characters of any plane repeated,
+/// A text past `limit` bytes (up to about 13 times it): a few characters of any plane repeated,
 /// so that long runs of surrogate pairs cross every chunk boundary a decoder may have.
 fn past_limit(limit: usize) -> impl Strategy<Value = String> {
     (0usize..16, re("\\PC{1,3}")).prop_map(move |(k, unit)| {
