@@ -33,7 +33,7 @@ mod task;
 
 pub use faults::{Fault, Faults, UnknownFault};
 
-use crate::driver::protocol::USER_OPS;
+use crate::driver::protocol::{Capability, USER_OPS};
 use connection::Command;
 use output::{Output, Pending, UserOut};
 use serde_json::{Map, Value, json};
@@ -48,12 +48,20 @@ const PROTOCOLS: &[u64] = &[1, 2];
 /// What it can do beyond version 1 (DRIVER-PROTOCOL.md): serve many scenarios (`reset`), fire
 /// its timers on request (`timers`, the `fire-timer` op), write every callback a frame causes
 /// before it reads the next frame (`immediate-callbacks`: each SockJS message is handled to the
-/// end, its events queued in order on the one stdout writer, before the task reads on).
-const CAPABILITIES: &[&str] = &["reset", "timers", "immediate-callbacks"];
+/// end, its events queued in order on the one stdout writer, before the task reads on), and
+/// answer `sync` behind every event queued so far (`sync`: the writer is a task of its own, so a
+/// queued line can reach stdout after the frame that follows it reached the server; the harness
+/// found that race under load, a callback judged absent that was still being written).
+const CAPABILITIES: &[Capability] = &[
+    Capability::Reset,
+    Capability::Timers,
+    Capability::ImmediateCallbacks,
+    Capability::Sync,
+];
 /// The ops it answers (the others get `unsupported`): the protocol's user ops, `fire-timer`
 /// (also a user's), and those of the driver as a whole.
 fn ops() -> Vec<&'static str> {
-    let mut ops = vec!["hello", "reset"];
+    let mut ops = vec!["hello", "reset", "sync"];
     ops.extend_from_slice(USER_OPS);
     ops.extend(["fire-timer", "shutdown"]);
     ops
@@ -196,6 +204,11 @@ fn handle_line(
         }
         "shutdown" => Next::Shutdown(id),
         "reset" => Next::Reset(id),
+        // the reply is queued behind every event queued before it, on the one writer
+        "sync" => {
+            out.ok(&id, json!({}));
+            Next::Continue
+        }
         op if USER_OPS.contains(&op) || op == "fire-timer" => {
             user_op(&id, op, request.get("user"), args, out, users, faults);
             Next::Continue
@@ -228,7 +241,8 @@ fn hello(id: &Value, args: &Map<String, Value>, out: &Output) {
     });
     if version >= 2 {
         result["protocol"] = json!(version);
-        result["capabilities"] = json!(CAPABILITIES);
+        let names: Vec<&str> = CAPABILITIES.iter().map(|c| c.name()).collect();
+        result["capabilities"] = json!(names);
     }
     out.ok(id, result);
 }

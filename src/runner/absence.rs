@@ -9,7 +9,8 @@
 //! run is settled again. A step whose event comes from the client's own timer (`timer = true`)
 //! keeps a wall-clock deadline, unless the driver fires its timers on request (the `timers`
 //! capability): then, once the run is settled without the event, the client's earliest timer due
-//! within the step's window fires, and the rule is applied again ([`Timer`]).
+//! within the step's window fires, and the rule is applied again ([`Timer`]); when none is due,
+//! the rule is applied once more, since the client's clock may have fired it already.
 //!
 //! This module owns that rule; the steps call it.
 
@@ -146,7 +147,15 @@ impl<'a> Watch<'a> {
                     }
                     match fire_timer(driver, user, window, deadline).await? {
                         Some(due) => window = window.saturating_sub(due),
-                        None => return Err(Missing::Absent),
+                        // None due: the timer may have fired on the client's own clock since
+                        // the last settle (a loaded machine makes a settle and its grace longer
+                        // than a 500 ms reconnect timer), its work still on the way; one more
+                        // settle and grace decide.
+                        None => {
+                            return self
+                                .absent(driver, user, from, deadline, what, &mut matches)
+                                .await;
+                        }
                     }
                 }
                 Err(Missing::Absent)
