@@ -1,6 +1,7 @@
-//! Generated bodies per second through the codec round trip: generate a case (proptest),
-//! encode its `MessageBody`, decode it again and type its `ext` back as the SDK does.
-//! `cargo bench --bench fuzz_codec`; the figure is in the README.
+//! Generated bodies per second through the codec round trip: generate a case (the fuzzer's
+//! generator, through proptest's runner as the campaign drives it), encode its `MessageBody`,
+//! decode it again and type its `ext` back as the SDK does. With the allocator the `imspec`
+//! binary uses. `cargo bench --bench fuzz_codec`; the figure is in the README.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use imspec::fuzz::{Mode, case::Case, strategy};
@@ -10,6 +11,9 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use prost::Message as _;
 use std::hint::black_box;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn round_trip(c: &mut Criterion) {
     let strategy = strategy::case(Mode::Valid, imspec::server::DEFAULT_MESSAGE_LIMIT_BYTES);
