@@ -154,6 +154,19 @@ pub struct Covered {
     pub scenarios: Vec<Cover>,
 }
 
+impl Covered {
+    /// Its status in one word: `untestable` (whatever covers its lines: a scenario citing lines
+    /// shared with a testable statement does not check this one), else its strength's name,
+    /// else `uncovered`.
+    pub fn label(&self) -> &'static str {
+        match (self.strength, &self.statement.untestable) {
+            (_, Some(_)) => "untestable",
+            (Some(strength), None) => strength.name(),
+            (None, None) => "uncovered",
+        }
+    }
+}
+
 /// The coverage of a suite.
 #[derive(Debug, Clone, Serialize)]
 pub struct Coverage {
@@ -220,12 +233,12 @@ impl Coverage {
             ..Counts::default()
         };
         for s in &self.statements {
-            match (s.strength, &s.statement.untestable) {
-                (Some(Strength::Exact), _) => c.exact += 1,
-                (Some(Strength::Fired), _) => c.fired += 1,
-                (Some(Strength::Wire), _) => c.wire += 1,
-                (None, Some(_)) => c.untestable += 1,
-                (None, None) => c.uncovered += 1,
+            match (s.label(), s.strength) {
+                ("untestable", _) => c.untestable += 1,
+                (_, Some(Strength::Exact)) => c.exact += 1,
+                (_, Some(Strength::Fired)) => c.fired += 1,
+                (_, Some(Strength::Wire)) => c.wire += 1,
+                (_, None) => c.uncovered += 1,
             }
         }
         c
@@ -264,10 +277,9 @@ impl Coverage {
         let mut out = String::new();
         for s in &self.statements {
             let st = &s.statement;
-            let strength = match (s.strength, &st.untestable) {
-                (Some(strength), _) => strength.name().to_string(),
-                (None, Some(_)) => "untestable".to_string(),
-                (None, None) => "UNCOVERED".to_string(),
+            let strength = match s.label() {
+                "uncovered" => "UNCOVERED",
+                label => label,
             };
             out += &format!(
                 "{:<10} {:<36} L{:<8} {}\n",

@@ -7,8 +7,9 @@ export const PROTOCOLS = [1, 2];
 /** Optional features announced in `hello`'s result (protocol 2): `reset` serves many scenarios;
  * `immediate-callbacks`: every callback an SDK made before a `reset` or `shutdown` is written
  * before its reply (host.mjs flushes every realm first); `sync`: the same for a `sync` request,
- * at any time. */
-export const CAPABILITIES = ['reset', 'immediate-callbacks', 'sync'];
+ * at any time; `emoji`: `connect` installs its `emoji` argument as the app's `WebIM.Emoji`
+ * (sdk-host.mjs). */
+export const CAPABILITIES = ['reset', 'immediate-callbacks', 'sync', 'emoji'];
 /** The ops of protocol 2 that name no user, beside `hello` and `shutdown`. */
 export const V2_OPS = ['reset', 'sync'];
 /** Every op the drivers implement (`reset` only from protocol 2 on). */

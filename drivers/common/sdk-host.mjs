@@ -81,6 +81,7 @@ export function createSdkHost({ W, gen, post: postRaw, log, trace }) {
   const ops = {
     connect(id, a) {
       const options = a.options && typeof a.options === 'object' ? a.options : {};
+      if (a.emoji !== undefined) installEmoji(a.emoji);
       // The transport the bundle speaks (detected from its text, not its version): SockJS wants
       // the http:// base `url`, raw WebSocket the ws:// `wsUrl`. 4.x: https: false keeps the REST
       // base as given, isHttpDNS (default true in 4.x) must be off for a private server.
@@ -165,6 +166,20 @@ export function createSdkHost({ W, gen, post: postRaw, log, trace }) {
       try { conn.close(); } catch (e) { disconnectIds.splice(disconnectIds.indexOf(id), 1); throw e; }
     },
   };
+
+  // The app's `WebIM.Emoji` (guide L193 "When the Emoji attribute is added to WebIM"), as the Web
+  // IM demo sets it: on the global `WebIM` (the one the SDK's `parseTextMessage` reads), which is
+  // the SDK's export unless the bundle or the page made one. One realm serves one user, so the
+  // map lives as long as this SDK.
+  function installEmoji(e) {
+    if (!e || typeof e !== 'object' || typeof e.path !== 'string' || !e.map || typeof e.map !== 'object' || Array.isArray(e.map)) {
+      throw new BadRequest('"emoji" must be {"path": string, "map": {key: file}}');
+    }
+    const webim = globalThis.WebIM && typeof globalThis.WebIM === 'object' ? globalThis.WebIM : W;
+    webim.Emoji = { path: e.path, map: { ...e.map } };
+    if (webim !== W) W.Emoji = webim.Emoji;
+    globalThis.WebIM = webim;
+  }
 
   return {
     assign(u) { user = u; },

@@ -532,6 +532,7 @@ impl Session {
                 api_url: &self.options.api_url,
                 use_own_upload_fun: self.options.use_own_upload_fun,
                 token: &self.token,
+                emoji: self.options.emoji.as_ref(),
                 faults: &self.faults,
             };
             let mut dispatched =

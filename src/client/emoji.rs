@@ -1,32 +1,15 @@
 //! Emoji segments of a received text, as the message guide documents them ("Send emoji
-//! messages": with `WebIM.Emoji` set, `onEmojiMessage` gets `data` as `[{type: 'emoji'|'txt',
-//! data}]`), computed by `utils.parseTextMessage` (bundle L10261) over the Web IM demo's emoji
-//! map. The 3.6.3 SDK never passes the map (wire notes section 4), so it never fires
-//! `onEmojiMessage`; the reference client follows the guide, and the `no-emoji` switch gives
-//! the SDK's behaviour.
+//! messages", L193-197: with `WebIM.Emoji` set, `onEmojiMessage` gets `data` as
+//! `[{type: 'emoji'|'txt', data}]`, an emoji's `data` the path of its image), computed as
+//! `utils.parseTextMessage` (bundle L10261) does over the map the app installed (the `emoji`
+//! argument of `connect`, DRIVER-PROTOCOL.md "Emoji"). Without a map no text is split. The
+//! 3.6.3 SDK never passes the map (wire notes section 4), so it never fires `onEmojiMessage`;
+//! the reference client follows the guide, and the `no-emoji` switch gives the SDK's behaviour.
 //!
 //! Pure functions; the callback itself is built in `incoming.rs`.
 
+use crate::driver::protocol::EmojiMap;
 use serde_json::{Value, json};
-
-/// `WebIM.Emoji.path` of the demo.
-pub const PATH: &str = "static/img/faces/";
-
-/// `WebIM.Emoji.map` of the demo (its first entries).
-const MAP: &[(&str, &str)] = &[
-    ("[):]", "ee_1.png"),
-    ("[:D]", "ee_2.png"),
-    ("[;)]", "ee_3.png"),
-    ("[:-o]", "ee_4.png"),
-    ("[:p]", "ee_5.png"),
-    ("[(H)]", "ee_6.png"),
-    ("[:@]", "ee_7.png"),
-    ("[:s]", "ee_8.png"),
-    ("[:$]", "ee_9.png"),
-    ("[:(]", "ee_10.png"),
-    ("[:'(]", "ee_11.png"),
-    ("[:|]", "ee_12.png"),
-];
 
 /// The matches of `/\[[^[\]]{2,3}\]/g` in `text`, in order.
 fn tokens(text: &str) -> Vec<&str> {
@@ -53,9 +36,10 @@ fn tokens(text: &str) -> Vec<&str> {
     found
 }
 
-/// `parseTextMessage(text, WebIM.Emoji)`: the segments when the text holds at least one known
-/// emoji key, `None` otherwise (then `onTextMessage` fires).
-pub fn segments(text: &str) -> Option<Value> {
+/// `parseTextMessage(text, WebIM.Emoji)`: the segments when the text holds at least one key of
+/// `emoji.map`, `None` otherwise (then `onTextMessage` fires). `no_path` (the `emoji-no-path`
+/// fault switch) leaves `emoji.path` out of an emoji segment's `data`.
+pub fn segments(text: &str, emoji: &EmojiMap, no_path: bool) -> Option<Value> {
     let matches = tokens(text);
     if matches.is_empty() {
         return None;
@@ -69,10 +53,11 @@ pub fn segments(text: &str) -> Option<Value> {
         if !before.is_empty() {
             out.push(json!({"type": "txt", "data": before}));
         }
-        match MAP.iter().find(|(k, _)| *k == token) {
-            Some((_, file)) => {
+        match emoji.map.get(token) {
+            Some(file) => {
                 any = true;
-                out.push(json!({"type": "emoji", "data": format!("{PATH}{file}")}));
+                let path = if no_path { "" } else { emoji.path.as_str() };
+                out.push(json!({"type": "emoji", "data": format!("{path}{file}")}));
                 let cut = at.map_or(rest.len(), |a| a + token.len());
                 rest = rest[cut.min(rest.len())..].to_string();
             }
@@ -90,8 +75,20 @@ pub fn segments(text: &str) -> Option<Value> {
 mod tests {
     use super::*;
 
+    fn demo() -> EmojiMap {
+        EmojiMap {
+            path: "static/img/faces/".into(),
+            map: [("[):]", "ee_1.png"), ("[:D]", "ee_2.png")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
     #[test]
     fn splits_text_around_known_keys_only() {
+        let demo = demo();
+        let segments = |text: &str| segments(text, &demo, false);
         assert_eq!(
             segments("hi [):] there [:D]").unwrap(),
             json!([
@@ -104,5 +101,9 @@ mod tests {
         assert_eq!(segments("no emoji here"), None);
         assert_eq!(segments("[xx] unknown only"), None);
         assert_eq!(tokens("a[b]c[:D][toolong]"), vec!["[:D]"]);
+        assert_eq!(
+            super::segments("[:D]", &demo, true).unwrap(),
+            json!([{"type": "emoji", "data": "ee_2.png"}])
+        );
     }
 }

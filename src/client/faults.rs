@@ -63,6 +63,13 @@ pub enum Fault {
     IgnoreKick,
     /// A text with emoji keys fires `onTextMessage` (as 3.6.3 does) instead of `onEmojiMessage`.
     NoEmoji,
+    /// An emoji segment's `data` is the map's file alone, without `WebIM.Emoji.path`.
+    EmojiNoPath,
+    /// A message sent without `ext` throws a TypeError (as `Object.keys(undefined)` would)
+    /// instead of going out.
+    ExtRequired,
+    /// A message whose options name `roomType`, even `false`, goes out as a chat-room message.
+    RoomTypeAsRoom,
     /// The uploaded attachment's last byte is flipped.
     CorruptUpload,
     /// Non-text contents go out with a neighbouring `Content.type` (IMAGE as FILE, VOICE as
@@ -168,6 +175,18 @@ pub const ALL: &[(&str, &str)] = &[
         "a text with emoji keys fires onTextMessage instead of onEmojiMessage",
     ),
     (
+        "emoji-no-path",
+        "an emoji segment's data is the map's file without WebIM.Emoji.path",
+    ),
+    (
+        "ext-required",
+        "a message sent without ext throws a TypeError instead of going out",
+    ),
+    (
+        "room-type-as-room",
+        "a message given roomType, even false, goes out as a chat-room message",
+    ),
+    (
         "corrupt-upload",
         "the uploaded attachment's last byte is flipped",
     ),
@@ -207,7 +226,7 @@ pub const ALL: &[(&str, &str)] = &[
 ];
 
 /// Every switch, in the order of [`ALL`].
-const ORDER: [Fault; 36] = [
+const ORDER: [Fault; 39] = [
     Fault::NoOpened,
     Fault::WrongLoginError,
     Fault::IgnoreProvisionStatus,
@@ -234,6 +253,9 @@ const ORDER: [Fault; 36] = [
     Fault::NoReconnect,
     Fault::IgnoreKick,
     Fault::NoEmoji,
+    Fault::EmojiNoPath,
+    Fault::ExtRequired,
+    Fault::RoomTypeAsRoom,
     Fault::CorruptUpload,
     Fault::WrongContentType,
     Fault::DropContentField,

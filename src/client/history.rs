@@ -189,6 +189,7 @@ impl Session {
                 api_url: &self.options.api_url,
                 use_own_upload_fun: self.options.use_own_upload_fun,
                 token: &self.token,
+                emoji: self.options.emoji.as_ref(),
                 faults: &self.faults,
             };
             if let Err(thrown) = incoming::chat(&meta, Some(&status), &cx, &mut callbacks) {

@@ -10,6 +10,7 @@
 use super::emoji;
 use super::faults::{Fault, Faults};
 use super::js;
+use crate::driver::protocol::EmojiMap;
 use crate::wire::keyvalue::{self, js_number};
 use crate::wire::pb::{self, KeyValue, MessageBody, Meta, key_value, message_body};
 use serde_json::{Map, Value, json};
@@ -46,6 +47,8 @@ pub struct Context<'a> {
     pub use_own_upload_fun: bool,
     /// `conn.token`.
     pub token: &'a str,
+    /// The app's `WebIM.Emoji`, when it installed one.
+    pub emoji: Option<&'a EmojiMap>,
     /// The fault switches.
     pub faults: &'a Faults,
 }
@@ -341,11 +344,16 @@ fn content_event(
     };
     let s = |v: &Option<String>| json!(v.clone().unwrap_or_default());
     let token = json!(cx.token);
+    let segments = cx
+        .emoji
+        .filter(|_| !cx.faults.has(Fault::NoEmoji))
+        .and_then(|map| {
+            let text = content.text.as_deref().unwrap_or_default();
+            emoji::segments(text, map, cx.faults.has(Fault::EmojiNoPath))
+        });
     let (name, obj) = match kind {
-        0 if !cx.faults.has(Fault::NoEmoji)
-            && emoji::segments(content.text.as_deref().unwrap_or_default()).is_some() =>
-        {
-            let data = emoji::segments(content.text.as_deref().unwrap_or_default());
+        0 if segments.is_some() => {
+            let data = segments;
             let o = Obj(Map::new())
                 .set("id", json!(c.id))
                 .set("type", c.chat_type.clone())

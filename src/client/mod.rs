@@ -51,12 +51,14 @@ const PROTOCOLS: &[u64] = &[1, 2];
 /// end, its events queued in order on the one stdout writer, before the task reads on), and
 /// answer `sync` behind every event queued so far (`sync`: the writer is a task of its own, so a
 /// queued line can reach stdout after the frame that follows it reached the server; the harness
-/// found that race under load, a callback judged absent that was still being written).
+/// found that race under load, a callback judged absent that was still being written). It
+/// installs the `emoji` map of `connect` as the app's `WebIM.Emoji` (`emoji`).
 const CAPABILITIES: &[Capability] = &[
     Capability::Reset,
     Capability::Timers,
     Capability::ImmediateCallbacks,
     Capability::Sync,
+    Capability::Emoji,
 ];
 /// The ops it answers (the others get `unsupported`): the protocol's user ops, `fire-timer`
 /// (also a user's), and those of the driver as a whole.
@@ -270,6 +272,14 @@ fn user_op(
         return;
     };
     if op == "connect" {
+        if let Some(emoji) = args.get("emoji")
+            && let Err(e) =
+                serde_json::from_value::<crate::driver::protocol::EmojiMap>(emoji.clone())
+        {
+            let message = format!("\"emoji\" must be {{\"path\", \"map\": {{key: file}}}}: {e}");
+            out.fail(id, "bad-request", &message);
+            return;
+        }
         let options = options::ConnectOptions::from_args(&args);
         if options.is_http_dns {
             out.fail(

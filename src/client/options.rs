@@ -3,6 +3,7 @@
 //! `open({user, pwd: password, appKey})` (constructor at bundle L4101).
 
 use super::js;
+use crate::driver::protocol::EmojiMap;
 use serde_json::{Map, Value};
 use std::time::Duration;
 
@@ -42,6 +43,9 @@ pub struct ConnectOptions {
     /// `delivery`: send a delivery receipt for every received single-chat message, as the
     /// guide documents (3.6.3 itself sends none; wire notes section 6).
     pub delivery: bool,
+    /// `WebIM.Emoji`, installed by the app before it connects (the `emoji` argument; guide
+    /// L193); without it a text is never split into emoji segments.
+    pub emoji: Option<EmojiMap>,
 }
 
 /// JavaScript `x >>> 0 | 0`-style coercion protobufjs applies to an enum field.
@@ -123,6 +127,9 @@ impl ConnectOptions {
             use_own_upload_fun: js::truthy(ctor.get("useOwnUploadFun")),
             is_http_dns: js::truthy(ctor.get("isHttpDNS")),
             delivery: js::truthy(ctor.get("delivery")),
+            emoji: args
+                .get("emoji")
+                .and_then(|v| serde_json::from_value(v.clone()).ok()),
         }
     }
 }

@@ -297,6 +297,10 @@ impl Body {
                 if let Some(v) = options.get("body") {
                     body.options.insert("body".into(), v.clone());
                 }
+                // only whether it was given (for the `room-type-as-room` fault switch)
+                if let Some(v) = options.get("roomType") {
+                    body.options.insert("roomType".into(), v.clone());
+                }
             }
         }
         body
@@ -424,9 +428,12 @@ fn break_content(content: &mut message_body::Content, faults: &Faults) {
 pub fn message(identity: &Identity, body: &Body, faults: &Faults) -> MSync {
     use message_body::Type as BodyType;
     use message_body::content::Type;
-    let (single, mut group, mut room) = body.chat_kind();
+    let (mut single, mut group, mut room) = body.chat_kind();
     if room && faults.has(Fault::RoomAsGroup) {
         (group, room) = (true, false);
+    }
+    if body.options.contains_key("roomType") && faults.has(Fault::RoomTypeAsRoom) {
+        (single, group, room) = (false, false, true);
     }
     let opt = |k: &str| body.options.get(k);
     let mut content = message_body::Content::default();

@@ -139,6 +139,19 @@ impl Session {
                 .err(id, json!({"type": "bad-request", "message": message}));
             return;
         };
+        if self.faults.has(Fault::ExtRequired)
+            && !matches!(
+                kind,
+                Kind::Read | Kind::Delivery | Kind::Channel | Kind::Recall
+            )
+            && !js::truthy(args.get("ext"))
+        {
+            let message = "Cannot convert undefined or null to object";
+            let error =
+                json!({"type": "exception", "message": message, "data": {"name": "TypeError"}});
+            self.out.err(id, error);
+            return;
+        }
         if self.start_upload(id, kind, args) {
             return;
         }

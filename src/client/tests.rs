@@ -235,6 +235,7 @@ fn dispatch(metas: &[Meta], faults: &Faults) -> Vec<(String, String)> {
         api_url: "http://127.0.0.1:18080",
         use_own_upload_fun: false,
         token: "TOKEN-bob",
+        emoji: None,
         faults,
     };
     let ok = pb::Status {
@@ -418,6 +419,7 @@ fn statistic_kicks_raise_their_errors() {
         api_url: "",
         use_own_upload_fun: false,
         token: "",
+        emoji: None,
         faults: &Faults::none(),
     };
     let out = incoming::metapayload(&[meta], None, &cx, &mut MsgCache::default());

@@ -32,15 +32,18 @@ pub enum Capability {
     ImmediateCallbacks,
     /// `sync`: its reply comes after every callback made so far is written ("Settling").
     Sync,
+    /// `connect` takes `emoji`, the app's `WebIM.Emoji`, and installs it ("Emoji").
+    Emoji,
 }
 
 impl Capability {
     /// Every capability, in DRIVER-PROTOCOL.md's order.
-    pub const ALL: [Capability; 4] = [
+    pub const ALL: [Capability; 5] = [
         Capability::Reset,
         Capability::Timers,
         Capability::ImmediateCallbacks,
         Capability::Sync,
+        Capability::Emoji,
     ];
 
     /// Its name in `capabilities`.
@@ -50,8 +53,22 @@ impl Capability {
             Capability::Timers => "timers",
             Capability::ImmediateCallbacks => "immediate-callbacks",
             Capability::Sync => "sync",
+            Capability::Emoji => "emoji",
         }
     }
+}
+
+/// The app's `WebIM.Emoji` (message guide L193: "When the Emoji attribute is added to WebIM"):
+/// the `emoji` field of `connect` for a driver that announces [`Capability::Emoji`], and the
+/// `[emoji]` table of a scenario file. An emoji segment's `data` is `path` followed by the file
+/// the map gives its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmojiMap {
+    /// `WebIM.Emoji.path`: the folder of the emoji images.
+    pub path: String,
+    /// `WebIM.Emoji.map`: emoji key (`"[):]"`) to image file (`"ee_1.png"`).
+    pub map: std::collections::BTreeMap<String, String>,
 }
 
 /// A request from the harness to a driver.

@@ -84,11 +84,7 @@ fn coverage_section(coverage: &Coverage) -> Markup {
                 thead { tr { th { "statement" } th { "guide lines" } th { "strength" } th { "text" } th { "scenarios" } } }
                 tbody {
                     @for s in &coverage.statements {
-                        @let strength = match (s.strength, &s.statement.untestable) {
-                            (Some(strength), _) => strength.name(),
-                            (None, Some(_)) => "untestable",
-                            (None, None) => "uncovered",
-                        };
+                        @let strength = s.label();
                         tr class=(strength) {
                             td { code { (s.statement.id) } }
                             td { (s.statement.lines.to_string()) }

@@ -66,6 +66,7 @@ struct FileModel {
     timeout_ms: Option<u64>,
     #[serde(default)]
     world: WorldModel,
+    emoji: Option<crate::driver::protocol::EmojiMap>,
     #[serde(default, rename = "step")]
     steps: Vec<toml::Spanned<RawStep>>,
 }
@@ -223,6 +224,22 @@ pub fn load_str_with(
         .into_spec()
         .map_err(|message| invalid(lines.line_of(text.find("[world").unwrap_or(0)), message))?;
 
+    if let Some(emoji) = &file.emoji {
+        let at = lines.line_of(text.find("[emoji").unwrap_or(0));
+        if emoji.map.is_empty() {
+            return Err(invalid(
+                at,
+                "`[emoji]` has an empty `map`: give at least one key, as `map = { \"[):]\" = \"ee_1.png\" }`".into(),
+            ));
+        }
+        if let Some(key) = emoji.map.keys().find(|k| k.is_empty()) {
+            return Err(invalid(
+                at,
+                format!("`[emoji].map` has an empty key {key:?}"),
+            ));
+        }
+    }
+
     let mut steps = Vec::new();
     let mut saved = BTreeSet::new();
     for (index, spanned) in file.steps.into_iter().enumerate() {
@@ -255,6 +272,7 @@ pub fn load_str_with(
         citations,
         killed_by: file.killed_by,
         world,
+        emoji: file.emoji,
         step_timeout: file.timeout_ms.map(Duration::from_millis),
         steps,
     })

@@ -351,3 +351,24 @@ fn deliver_raw_takes_base64_bytes_for_a_known_recipient() {
     ));
     assert!(e.contains("`deliver_raw.to` names group `g9`"), "{e}");
 }
+
+#[test]
+fn emoji_map_is_read_and_checked() {
+    let text = format!(
+        "{HEAD}[emoji]\npath = \"img/\"\nmap = {{ \"[):]\" = \"ee_1.png\" }}\n[[step]]\nconnect = \"alice\"\n"
+    );
+    let emoji = load(&text).unwrap().emoji.unwrap();
+    assert_eq!(emoji.path, "img/");
+    assert_eq!(emoji.map["[):]"], "ee_1.png");
+    let empty = err(&format!(
+        "{HEAD}[emoji]\npath = \"img/\"\nmap = {{}}\n[[step]]\nconnect = \"alice\"\n"
+    ));
+    assert!(
+        empty.contains(":5:") && empty.contains("empty `map`"),
+        "{empty}"
+    );
+    let unknown = err(&format!(
+        "{HEAD}[emoji]\npath = \"img/\"\nmap = {{ \"[):]\" = \"a\" }}\nsize = 3\n[[step]]\nconnect = \"alice\"\n"
+    ));
+    assert!(unknown.contains("size"), "{unknown}");
+}

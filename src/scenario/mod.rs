@@ -36,6 +36,8 @@ pub struct Scenario {
     pub killed_by: Vec<String>,
     /// The world on the fake server.
     pub world: World,
+    /// The app's `WebIM.Emoji` (`[emoji]`), handed to the driver with every `connect`.
+    pub emoji: Option<crate::driver::protocol::EmojiMap>,
     /// The default deadline of each step.
     pub step_timeout: Option<Duration>,
     /// The steps, in order.

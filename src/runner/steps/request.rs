@@ -1,10 +1,11 @@
 //! Request steps (`connect`, `send`, `recall`, `history`, `sessions`, `download`,
 //! `disconnect`, `request`): send the op to the driver and check its reply. `connect` gets the
-//! world's password and the server's URLs unless the step sets them, and waits for the client
-//! to settle once it is in.
+//! world's password and the server's URLs unless the step sets them, and the scenario's
+//! `[emoji]` map for a driver that announces `emoji` (a scenario with a map is unsupported by
+//! one that does not); it waits for the client to settle once it is in.
 
 use super::{Broken, State};
-use crate::driver::protocol::Reply;
+use crate::driver::protocol::{Capability, Reply};
 use crate::driver::{Driver, Hello};
 use crate::runner::matching;
 use crate::scenario::{ReplyExpectation, template};
@@ -30,7 +31,7 @@ pub(super) async fn run(
     }
     let mut args = state.fill(args)?;
     if op == "connect" {
-        args = connect_args(state, user.unwrap_or_default(), args);
+        args = connect_args(state, hello, user.unwrap_or_default(), args)?;
     }
     if *reply == ReplyExpectation::None {
         driver.request(op, user, args).await?;
@@ -48,8 +49,13 @@ pub(super) async fn run(
 }
 
 /// The `connect` arguments: the world's password and the server's URLs unless the step sets
-/// them.
-fn connect_args(state: &State<'_>, user: &str, args: Value) -> Value {
+/// them, and the scenario's emoji map (DRIVER-PROTOCOL.md, "Emoji").
+fn connect_args(
+    state: &State<'_>,
+    hello: &Hello,
+    user: &str,
+    args: Value,
+) -> Result<Value, Broken> {
     let urls = state.server.urls();
     let world = &state.scenario.world;
     let password = world
@@ -65,10 +71,18 @@ fn connect_args(state: &State<'_>, user: &str, args: Value) -> Value {
         "apiUrl": urls.api,
         "options": {},
     });
+    if let Some(emoji) = &state.scenario.emoji {
+        if !hello.can(Capability::Emoji) {
+            return Err(Broken::Unsupported(
+                "the scenario installs WebIM.Emoji ([emoji]) and the driver does not announce the `emoji` capability".into(),
+            ));
+        }
+        full["emoji"] = serde_json::to_value(emoji).unwrap_or(Value::Null);
+    }
     if let (Some(full), Value::Object(given)) = (full.as_object_mut(), args) {
         full.extend(given);
     }
-    full
+    Ok(full)
 }
 
 fn check_reply(
