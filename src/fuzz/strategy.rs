@@ -285,11 +285,14 @@ impl<X: fmt::Debug + Clone> ValueTree for ChoiceTree<X> {
 /// Characters strings are sliced from, drawn once per process from a fixed seed by a character
 /// class's regex: a string is then two choices (where it starts, how long it is).
 pub struct Pool {
-    chars: Vec<char>,
+    /// The characters, as one string.
+    text: String,
+    /// The byte offset of each character in `text`, and of its end (small, to stay in cache).
+    starts: Vec<u32>,
 }
 
 /// How many characters a pool holds; a string starts anywhere in the first `POOL_CHARS`.
-const POOL_CHARS: usize = 1 << 15;
+const POOL_CHARS: usize = 1 << 13;
 /// The longest slice a string takes from a pool.
 const MAX_SLICE: usize = 40;
 
@@ -303,24 +306,30 @@ impl Pool {
         );
         let strategy = proptest::string::string_regex(&format!("{class}{{64}}"))
             .expect("a valid character class");
-        let mut chars = Vec::with_capacity(POOL_CHARS + MAX_SLICE + 64);
-        while chars.len() < POOL_CHARS + MAX_SLICE {
+        let mut text = String::new();
+        let mut starts = Vec::with_capacity(POOL_CHARS + MAX_SLICE + 64);
+        while starts.len() < POOL_CHARS + MAX_SLICE {
             let tree = strategy.new_tree(&mut runner).expect("a regex string");
-            chars.extend(tree.current().chars());
+            for ch in tree.current().chars() {
+                starts.push(text.len() as u32);
+                text.push(ch);
+            }
         }
-        Pool { chars }
+        starts.push(text.len() as u32);
+        Pool { text, starts }
     }
 
     /// A number of characters in `lo..=hi` (at most [`MAX_SLICE`]) from anywhere in the pool.
     fn slice(&self, c: &mut Choices, lo: usize, hi: usize) -> String {
         let start = c.index(POOL_CHARS);
         let len = c.between(lo, hi.min(MAX_SLICE));
-        self.chars[start..start + len].iter().collect()
+        self.text[self.starts[start] as usize..self.starts[start + len] as usize].to_string()
     }
 
     /// One character.
     fn char(&self, c: &mut Choices) -> char {
-        self.chars[c.index(POOL_CHARS)]
+        let at = self.starts[c.index(POOL_CHARS)] as usize;
+        self.text[at..].chars().next().unwrap_or_default()
     }
 }
 
@@ -405,8 +414,10 @@ fn key(c: &mut Choices) -> String {
     match c.pick(&[1, 4, 1, 1]) {
         0 => String::new(),
         1 => {
-            let first = if c.below(27) == 26 { '_' } else { letter(c) };
-            format!("{first}{}", word().slice(c, 0, 7))
+            let mut key = String::with_capacity(8);
+            key.push(if c.below(27) == 26 { '_' } else { letter(c) });
+            key.push_str(&word().slice(c, 0, 7));
+            key
         }
         2 => c.below(1000).to_string(),
         _ => printable().slice(c, 1, 6),
