@@ -49,10 +49,10 @@ fn reports() -> &'static Reports {
 }
 
 fn suite_ids() -> Vec<String> {
-    imspec::scenario::discover(Path::new("scenarios"))
+    imspec::runner::select(Path::new("scenarios"), &[])
         .unwrap()
         .into_iter()
-        .map(|(id, _)| id)
+        .map(|s| s.id)
         .collect()
 }
 

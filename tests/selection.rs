@@ -33,10 +33,10 @@ fn ran(shard: &str) -> BTreeSet<String> {
 
 #[test]
 fn shards_are_disjoint_and_together_make_the_suite() {
-    let suite: BTreeSet<String> = imspec::scenario::discover(std::path::Path::new("scenarios"))
+    let suite: BTreeSet<String> = imspec::runner::select(std::path::Path::new("scenarios"), &[])
         .unwrap()
         .into_iter()
-        .map(|(id, _)| id)
+        .map(|s| s.id)
         .collect();
     let (first, second) = (ran("1/2"), ran("2/2"));
     assert!(first.is_disjoint(&second), "{first:?} {second:?}");

@@ -33,7 +33,7 @@ fn selftest_kills_every_scenario_and_every_switch() {
         .collect();
     assert_eq!(switches.len(), imspec::client::Faults::ALL.len());
     let scenarios = matrix["scenarios"].as_array().unwrap();
-    let discovered = imspec::scenario::discover(std::path::Path::new("scenarios")).unwrap();
+    let discovered = imspec::runner::select(std::path::Path::new("scenarios"), &[]).unwrap();
     assert_eq!(scenarios.len(), discovered.len());
     for scenario in scenarios {
         assert_eq!(scenario["clean"]["verdict"], "pass", "{scenario:#}");

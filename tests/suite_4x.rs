@@ -99,7 +99,7 @@ fn the_matrix_puts_each_client_beside_the_reference_client() {
             "--filter",
             "login/*",
             "--filter",
-            "errors/muted",
+            "refusals/txt-group-muted",
             "--html",
             dir.path().join("m.html").to_str().unwrap(),
         ],
@@ -115,7 +115,7 @@ fn the_matrix_puts_each_client_beside_the_reference_client() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["id"] == "errors/muted")
+        .find(|r| r["id"] == "refusals/txt-group-muted")
         .unwrap();
     assert_eq!(muted["cells"][0]["verdict"], "pass", "{muted}");
     assert_eq!(muted["cells"][1]["verdict"], "xfail", "{muted}");
@@ -126,11 +126,14 @@ fn the_matrix_puts_each_client_beside_the_reference_client() {
             .contains("onMutedMessage")
     );
     // The terminal table names the scenario and shows where the clients differ.
-    assert!(output.contains("errors/muted"), "{output}");
+    assert!(output.contains("refusals/txt-group-muted"), "{output}");
     assert!(output.contains("where the clients differ:"), "{output}");
     // The HTML page has a row per scenario with a cell per client.
     let html = std::fs::read_to_string(dir.path().join("m.html")).unwrap();
-    assert!(html.contains(r#"data-id="errors/muted""#), "{html}");
+    assert!(
+        html.contains(r#"data-id="refusals/txt-group-muted""#),
+        "{html}"
+    );
     assert!(html.contains("websdk4"), "{html}");
 }
 

@@ -45,6 +45,10 @@ pub enum Fault {
     ShiftedErrorCodes,
     /// A `USER_MUTED` answer fails the send with 603 instead of calling `onMutedMessage`.
     MutedAsFail,
+    /// A send failure's `data` has the local and the server id the wrong way round.
+    SwappedFailIds,
+    /// A 501 or 502 send failure's `data` lacks the server's `reason`.
+    NoFailReason,
     /// `onRecallMessage` never fires.
     NoRecallEvent,
     /// `onReadMessage`, `onDeliveredMessage` and `onChannelMessage` never fire.
@@ -150,6 +154,14 @@ pub const ALL: &[(&str, &str)] = &[
         "muted-as-fail",
         "USER_MUTED fails the send with 603 instead of onMutedMessage",
     ),
+    (
+        "swapped-fail-ids",
+        "a send failure's data has id and mid the wrong way round",
+    ),
+    (
+        "no-fail-reason",
+        "a 501 / 502 send failure's data lacks the server's reason",
+    ),
     ("no-recall-event", "onRecallMessage never fires"),
     (
         "no-receipt-events",
@@ -226,7 +238,7 @@ pub const ALL: &[(&str, &str)] = &[
 ];
 
 /// Every switch, in the order of [`ALL`].
-const ORDER: [Fault; 39] = [
+const ORDER: [Fault; 41] = [
     Fault::NoOpened,
     Fault::WrongLoginError,
     Fault::IgnoreProvisionStatus,
@@ -244,6 +256,8 @@ const ORDER: [Fault; 39] = [
     Fault::NoDisconnectError,
     Fault::ShiftedErrorCodes,
     Fault::MutedAsFail,
+    Fault::SwappedFailIds,
+    Fault::NoFailReason,
     Fault::NoRecallEvent,
     Fault::NoReceiptEvents,
     Fault::ChannelAsRead,

@@ -16,9 +16,15 @@ impl Session {
         let status = dl.status.as_ref();
         let code = status.map(|s| s.error_code.unwrap_or(0));
         let reason = status.map(|s| s.reason.clone().unwrap_or_default());
+        let swapped = self.faults.has(Fault::SwappedFailIds);
+        let no_reason = self.faults.has(Fault::NoFailReason);
         let ids = |extra: Option<&str>| {
-            let mut d = json!({"id": meta_id, "mid": server_id});
-            if let Some(r) = extra {
+            let mut d = if swapped {
+                json!({"id": server_id, "mid": meta_id})
+            } else {
+                json!({"id": meta_id, "mid": server_id})
+            };
+            if let Some(r) = extra.filter(|_| !no_reason) {
                 d["reason"] = json!(r);
             }
             d

@@ -324,14 +324,36 @@ pub enum RunEvent {
     Finished(Box<ScenarioRun>),
 }
 
-/// Selected scenarios, loaded. Loading errors are harness errors.
+/// Selected scenarios, loaded, sorted by id. Loading errors are harness errors. A matrix file
+/// (`[matrix]`) is always loaded: its cases, not the file, are matched against the filters.
 pub fn select(root: &Path, filters: &[String]) -> Result<Vec<Scenario>, SelectError> {
     let filter = build_filter(filters)?;
+    let selected = |id: &str| filter.as_ref().is_none_or(|f| f.is_match(id));
     let mut scenarios = Vec::new();
     for (id, path) in scenario::discover(root)? {
-        if filter.as_ref().is_none_or(|f| f.is_match(&id)) {
-            scenarios.push(scenario::load_file(&id, &path)?);
+        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if scenario::matrix::has_matrix(&text) {
+            let cases =
+                scenario::load_cases_str_with(&id, &path, &text, scenario::Docs::bundled())?;
+            scenarios.extend(cases.into_iter().filter(|s| selected(&s.id)));
+        } else if selected(&id) {
+            scenarios.push(scenario::load_str(&id, &path, &text)?);
         }
+    }
+    scenarios.sort_by(|a, b| a.id.cmp(&b.id));
+    if let Some(twice) = scenarios.windows(2).find(|w| w[0].id == w[1].id) {
+        return Err(SelectError::Load(LoadError::Invalid {
+            path: twice[1].path.clone(),
+            line: 1,
+            message: format!(
+                "scenario id {:?} is also the id of {}",
+                twice[1].id,
+                twice[0].path.display()
+            ),
+        }));
     }
     Ok(scenarios)
 }

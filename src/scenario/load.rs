@@ -182,6 +182,50 @@ pub fn load_file(id: &str, path: &Path) -> Result<Scenario, LoadError> {
     load_str(id, path, &text)
 }
 
+/// Loads the scenarios of one file: the file's own, or, for a matrix (`[matrix]`,
+/// `super::matrix`), one per case, each validated as an ordinary scenario file.
+pub fn load_cases(id: &str, path: &Path) -> Result<Vec<Scenario>, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_cases_str_with(id, path, &text, Docs::bundled())
+}
+
+/// [`load_cases`] from the file's text, checking citations against `docs`.
+pub fn load_cases_str_with(
+    id: &str,
+    path: &Path,
+    text: &str,
+    docs: &Docs,
+) -> Result<Vec<Scenario>, LoadError> {
+    if !super::matrix::has_matrix(text) {
+        return load_str_with(id, path, text, docs).map(|s| vec![s]);
+    }
+    let cases = super::matrix::expand(id, text).map_err(|(line, message)| LoadError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        message,
+    })?;
+    cases
+        .into_iter()
+        .map(|case| {
+            load_str_with(&case.id, path, &case.text, docs).map_err(|e| match e {
+                LoadError::Invalid {
+                    path,
+                    line,
+                    message,
+                } => LoadError::Invalid {
+                    path,
+                    line,
+                    message: format!("matrix case {}: {message}", case.id),
+                },
+                other => other,
+            })
+        })
+        .collect()
+}
+
 /// Loads and validates a scenario from its text; `path` is used in errors. Citations are
 /// checked against the bundled docs.
 pub fn load_str(id: &str, path: &Path, text: &str) -> Result<Scenario, LoadError> {

@@ -372,3 +372,34 @@ fn emoji_map_is_read_and_checked() {
     ));
     assert!(unknown.contains("size"), "{unknown}");
 }
+
+#[test]
+fn a_matrix_loads_as_one_scenario_per_case_and_a_broken_case_names_its_line() {
+    let text = "purpose = \"p ${u}\"\nguide = [{ lines = \"2\", quote = \"Send text\" }]\n\
+        [matrix]\nid = \"${u}-x\"\n[matrix.axis.u.alice]\n[matrix.axis.u.zed]\n\
+        [world.users]\nalice = {}\n[[step]]\nconnect = \"${u}\"\n";
+    let path = Path::new("scenarios/area/name.toml");
+    let only_alice = text.replace("[matrix.axis.u.zed]\n", "");
+    let cases = load_cases_str_with("area/name", path, &only_alice, &docs()).unwrap();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].id, "area/alice-x");
+    assert_eq!(cases[0].purpose, "p alice");
+    assert_eq!(cases[0].steps[0].line, 8);
+    let e = load_cases_str_with("area/name", path, text, &docs())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("scenarios/area/name.toml:9: matrix case area/zed-x: step 1: user `zed`"),
+        "{e}"
+    );
+    // A file without [matrix] is one scenario, as before.
+    let plain = load_cases_str_with(
+        "area/name",
+        path,
+        &with_step("disconnect = \"alice\""),
+        &docs(),
+    )
+    .unwrap();
+    assert_eq!(plain.len(), 1);
+    assert_eq!(plain[0].id, "area/name");
+}

@@ -6,12 +6,15 @@
 
 pub mod citation;
 mod load;
+pub mod matrix;
 pub mod step;
 pub mod template;
 mod world;
 
 pub use citation::{Citation, Docs, GuideCitation, Level, LineRange, WireCitation, WireNotes};
-pub use load::{LoadError, discover, load_file, load_str, load_str_with};
+pub use load::{
+    LoadError, discover, load_cases, load_cases_str_with, load_file, load_str, load_str_with,
+};
 pub use step::StepKind;
 
 use crate::server::Fault;
