@@ -7,6 +7,11 @@
 //! transcripts are stable) and the recording of these exchanges: the request is summarised as
 //! `{file: {filename, type, size, sha256}}`, a download's answer as `{size, sha256}`, never the
 //! bytes. Token data is `world.rs`'s; the routes are declared in `http.rs`.
+//!
+//! An upload is streamed: the `file` part is kept up to the world's `attachment_limit_bytes`
+//! (the service's 10 MB by default); past it the rest is read and dropped, never held, and the
+//! answer is a 413 whose body names the limit (how the real server refuses a larger file is not
+//! known: neither the wire notes nor the SDK bundles handle a 413).
 
 use super::Shared;
 use super::faults::{FaultAction, FaultTrigger};
@@ -150,15 +155,21 @@ pub(crate) async fn upload(
         Caller::User(u) => Some(u.clone()),
         _ => None,
     };
+    let limit = shared.world().spec().attachment_limit_bytes;
     let (file, parse_error) = match multipart {
-        Ok(multipart) => read_file_part(multipart).await,
+        Ok(multipart) => read_file_part(multipart, limit).await,
         Err(rejection) => (None, Some(rejection.body_text())),
     };
     let request = match &file {
+        Some(f) if f.size > limit => json!({"file": {
+            "filename": f.filename,
+            "type": f.content_type,
+            "size": f.size,
+        }}),
         Some(f) => json!({"file": {
             "filename": f.filename,
             "type": f.content_type,
-            "size": f.bytes.len(),
+            "size": f.size,
             "sha256": sha256_hex(&f.bytes),
         }}),
         None => {
@@ -187,6 +198,15 @@ pub(crate) async fn upload(
                 StatusCode::BAD_REQUEST,
                 json!({"error": "illegal_argument", "timestamp": now, "duration": 0,
                        "error_description": "multipart body needs a part named file"}),
+            ),
+            (Caller::User(_), Some(file)) if file.size > limit => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({"error": "file_too_large", "timestamp": now, "duration": 0,
+                       "limit": limit,
+                       "error_description": format!(
+                           "the file is {} bytes, over the attachment limit of {limit} bytes",
+                           file.size
+                       )}),
             ),
             (Caller::User(_), Some(file)) if file.bytes.is_empty() => (
                 StatusCode::BAD_REQUEST,
@@ -236,33 +256,59 @@ fn answer(status: StatusCode, body: Value) -> Response {
     }
 }
 
-/// The `file` part of an upload.
+/// The `file` part of an upload: its bytes when it is within the limit (else only what fit),
+/// and its full size.
 struct FilePart {
     filename: String,
     content_type: String,
     bytes: Bytes,
+    size: usize,
 }
 
-async fn read_file_part(mut multipart: Multipart) -> (Option<FilePart>, Option<String>) {
+/// Reads the multipart body to its end, keeping the part `file` up to `limit` bytes (and a
+/// chunk): a larger file is counted, not held.
+async fn read_file_part(
+    mut multipart: Multipart,
+    limit: usize,
+) -> (Option<FilePart>, Option<String>) {
+    let mut found: Option<FilePart> = None;
     loop {
         match multipart.next_field().await {
-            Ok(Some(field)) if field.name() == Some("file") => {
+            Ok(Some(mut field)) if field.name() == Some("file") && found.is_none() => {
                 let filename = field.file_name().unwrap_or_default().to_string();
                 let content_type = field.content_type().unwrap_or_default().to_string();
-                return match field.bytes().await {
-                    Ok(bytes) => (
-                        Some(FilePart {
-                            filename,
-                            content_type,
-                            bytes,
-                        }),
-                        None,
-                    ),
-                    Err(e) => (None, Some(e.body_text())),
-                };
+                let mut kept = Vec::new();
+                let mut size = 0usize;
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            size = size.saturating_add(chunk.len());
+                            if size <= limit {
+                                kept.extend_from_slice(&chunk);
+                            } else if !kept.is_empty() {
+                                kept = Vec::new();
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => return (None, Some(e.body_text())),
+                    }
+                }
+                found = Some(FilePart {
+                    filename,
+                    content_type,
+                    bytes: Bytes::from(kept),
+                    size,
+                });
             }
-            Ok(Some(_)) => {}
-            Ok(None) => return (None, None),
+            // another part: read through, dropped
+            Ok(Some(mut field)) => loop {
+                match field.chunk().await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => return (None, Some(e.body_text())),
+                }
+            },
+            Ok(None) => return (found, None),
             Err(e) => return (None, Some(e.body_text())),
         }
     }

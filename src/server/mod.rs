@@ -80,10 +80,18 @@ pub struct WorldSpec {
     /// hostile mode. The fake server does not refuse a longer message itself: how the real
     /// server refuses one is not known here.
     pub message_limit_bytes: usize,
+    /// The service's documented limit for the file of an image, voice, video or file message,
+    /// in bytes (Agora Chat reference, "Limitations": 10 MB). An upload whose file is larger is
+    /// answered 413 with the limit in the body (how the real server answers one is not known
+    /// here); the server reads such an upload to its end without keeping more than this.
+    pub attachment_limit_bytes: usize,
 }
 
 /// The service's documented limit for a text or custom message: 5 KB.
 pub const DEFAULT_MESSAGE_LIMIT_BYTES: usize = 5 * 1024;
+
+/// The service's documented limit for an attachment: 10 MB.
+pub const DEFAULT_ATTACHMENT_LIMIT_BYTES: usize = 10 * 1024 * 1024;
 
 /// The roaming page size when the world does not set one.
 pub const DEFAULT_ROAMING_PAGE_SIZE: usize = 10;
@@ -105,6 +113,7 @@ impl Default for WorldSpec {
             roaming_page_size: DEFAULT_ROAMING_PAGE_SIZE,
             lz4: false,
             message_limit_bytes: DEFAULT_MESSAGE_LIMIT_BYTES,
+            attachment_limit_bytes: DEFAULT_ATTACHMENT_LIMIT_BYTES,
         }
     }
 }
