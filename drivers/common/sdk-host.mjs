@@ -255,11 +255,14 @@ function connectError(e) {
 }
 const exceptionError = (e) => ({ type: 'exception', message: String(e && e.message || e), data: { name: e && e.name } });
 
-// An attachment {name, mime, base64} as WebIM.utils.getFileUrl(input) yields it in a browser.
+// An attachment {name, mime, base64}, or a generated one {name, mime, size} (protocol 3), as
+// WebIM.utils.getFileUrl(input) yields it in a browser.
 function makeFile(f) {
-  if (!f || typeof f !== 'object' || typeof f.base64 !== 'string') throw new BadRequest('"file" must be {name, mime, base64}');
+  const generated = f && typeof f === 'object' && f.base64 === undefined && f.size !== undefined;
+  if (generated && !(Number.isInteger(f.size) && f.size >= 0 && f.size <= MAX_GENERATED_FILE)) throw new BadRequest(`"file".size must be an integer from 0 to ${MAX_GENERATED_FILE}`);
+  if (!generated && (!f || typeof f !== 'object' || typeof f.base64 !== 'string')) throw new BadRequest('"file" must be {name, mime, base64} or {name, mime, size}');
   const name = String(f.name || '');
-  const data = new File([fromBase64(f.base64)], name, { type: f.mime || '' });
+  const data = new File([generated ? generatedFile(f.size) : fromBase64(f.base64)], name, { type: f.mime || '' });
   const dot = name.lastIndexOf('.');
   return {
     url: URL.createObjectURL(data),
@@ -267,6 +270,16 @@ function makeFile(f) {
     filetype: dot !== -1 ? name.substring(dot + 1).toLowerCase() : '',
     data,
   };
+}
+
+// The bytes of a generated attachment (DRIVER-PROTOCOL.md, "Generated files"): a 32-bit LCG from
+// 0x9E3779B9, x = x * 1664525 + 1013904223 (mod 2^32), each byte the top 8 bits of the next x.
+const MAX_GENERATED_FILE = 64 * 1024 * 1024;
+function generatedFile(size) {
+  const out = new Uint8Array(size);
+  let x = 0x9E3779B9;
+  for (let i = 0; i < size; i++) { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; out[i] = x >>> 24; }
+  return out;
 }
 
 function toBase64(u8) {

@@ -93,6 +93,11 @@ pub enum Fault {
     NoUploadProgress,
     /// After a message whose payload does not decode, no received message reaches the app.
     StallOnBadPayload,
+    /// A failed upload calls no `onFileUploadError` (the message is still not sent).
+    SilentUploadError,
+    /// Every download answer, a failed or a cut one too, goes to `onFileDownloadComplete` with
+    /// what arrived (as 3.6.3 does for an error status), never to `onFileDownloadError`.
+    DownloadErrorAsComplete,
 }
 
 /// Every switch: its name and what it breaks (`imspec run --list-faults`).
@@ -223,10 +228,18 @@ pub const ALL: &[(&str, &str)] = &[
         "stall-on-bad-payload",
         "after a message whose payload does not decode, no received message reaches the app",
     ),
+    (
+        "silent-upload-error",
+        "a failed upload calls no onFileUploadError",
+    ),
+    (
+        "download-error-as-complete",
+        "a failed or cut download goes to onFileDownloadComplete, not onFileDownloadError",
+    ),
 ];
 
 /// Every switch, in the order of [`ALL`].
-const ORDER: [Fault; 39] = [
+const ORDER: [Fault; 41] = [
     Fault::NoOpened,
     Fault::WrongLoginError,
     Fault::IgnoreProvisionStatus,
@@ -266,6 +279,8 @@ const ORDER: [Fault; 39] = [
     Fault::NoDownloadToken,
     Fault::NoUploadProgress,
     Fault::StallOnBadPayload,
+    Fault::SilentUploadError,
+    Fault::DownloadErrorAsComplete,
 ];
 
 impl Fault {

@@ -282,6 +282,9 @@ pub enum FaultKind {
     Delay,
     /// Close the socket.
     Close,
+    /// For `on = "download"`: answer 200 with the file's full `Content-Length` but only the
+    /// first half of its bytes, then cut the connection.
+    Truncate,
 }
 
 impl FaultKind {
@@ -292,6 +295,7 @@ impl FaultKind {
             FaultKind::Drop => "drop",
             FaultKind::Delay => "delay",
             FaultKind::Close => "close",
+            FaultKind::Truncate => "truncate",
         }
     }
 }

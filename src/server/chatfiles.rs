@@ -128,14 +128,23 @@ fn record(
     }));
 }
 
-/// The scripted fault armed for this request, if any: its status and JSON body.
-fn scripted(shared: &Shared, on: FaultTrigger, user: Option<&str>) -> Option<(StatusCode, Value)> {
+/// What a scripted fault armed for a request makes of its answer.
+enum Scripted {
+    /// This status and body instead of the answer.
+    Answer(StatusCode, Value),
+    /// The download's answer cut in the middle of its body.
+    Truncate,
+}
+
+/// The scripted fault armed for this request, if any.
+fn scripted(shared: &Shared, on: FaultTrigger, user: Option<&str>) -> Option<Scripted> {
     match shared.world().faults.fire(on, user)? {
-        FaultAction::Http { status, body } => Some((
+        FaultAction::Http { status, body } => Some(Scripted::Answer(
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             body,
         )),
-        // other actions are refused when the fault is armed (`Control::arm`)
+        FaultAction::Truncate => Some(Scripted::Truncate),
+        // other actions are refused when the fault is armed (`load::fault`)
         _ => None,
     }
 }
@@ -148,6 +157,7 @@ pub(crate) async fn upload(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
+    let _in_flight = shared.attachment_request();
     let path = format!("/{org}/{app}/chatfiles");
     let now = shared.clock.now_ms();
     let who = caller(&shared, &headers);
@@ -176,10 +186,10 @@ pub(crate) async fn upload(
             json!({"error": parse_error.clone().unwrap_or_else(|| "no part named file".into())})
         }
     };
-    let (status, response) = if let Some(answer) =
+    let (status, response) = if let Some(Scripted::Answer(status, body)) =
         scripted(&shared, FaultTrigger::Upload, user.as_deref())
     {
-        answer
+        (status, body)
     } else if format!("{org}#{app}") != shared.world().app_key() {
         (
             StatusCode::BAD_REQUEST,
@@ -202,11 +212,11 @@ pub(crate) async fn upload(
             (Caller::User(_), Some(file)) if file.size > limit => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 json!({"error": "file_too_large", "timestamp": now, "duration": 0,
-                       "limit": limit,
-                       "error_description": format!(
-                           "the file is {} bytes, over the attachment limit of {limit} bytes",
-                           file.size
-                       )}),
+                "limit": limit,
+                "error_description": format!(
+                    "the file is {} bytes, over the attachment limit of {limit} bytes",
+                    file.size
+                )}),
             ),
             (Caller::User(_), Some(file)) if file.bytes.is_empty() => (
                 StatusCode::BAD_REQUEST,
@@ -322,6 +332,7 @@ pub(crate) async fn download(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    let _in_flight = shared.attachment_request();
     let path = format!("/{org}/{app}/chatfiles/{uuid}");
     let now = shared.clock.now_ms();
     let who = caller(&shared, &headers);
@@ -341,8 +352,17 @@ pub(crate) async fn download(
         });
     let request = json!({"share-secret": given_secret});
     let stored = shared.files().files.get(&uuid).cloned();
-    let failure = if let Some(answer) = scripted(&shared, FaultTrigger::Download, user.as_deref()) {
-        Some(answer)
+    let mut truncate = false;
+    let failure = match scripted(&shared, FaultTrigger::Download, user.as_deref()) {
+        Some(Scripted::Answer(status, body)) => Some((status, body)),
+        Some(Scripted::Truncate) => {
+            truncate = true;
+            None
+        }
+        None => None,
+    };
+    let failure = if failure.is_some() {
+        failure
     } else {
         match (who, &stored) {
             (Caller::Missing, _) => Some(unauthorized(
@@ -369,13 +389,19 @@ pub(crate) async fn download(
     let endpoint = ("GET", path, query);
     match (failure, stored) {
         (None, Some(file)) => {
-            let response = json!({"size": file.bytes.len(), "sha256": sha256_hex(&file.bytes)});
-            record(&shared, endpoint, user, request, StatusCode::OK, response);
+            let mut response = json!({"size": file.bytes.len(), "sha256": sha256_hex(&file.bytes)});
             let content_type = if file.content_type.is_empty() {
                 "application/octet-stream".to_string()
             } else {
                 file.content_type
             };
+            if truncate {
+                let half = file.bytes.len() / 2;
+                response["truncated_after"] = json!(half);
+                record(&shared, endpoint, user, request, StatusCode::OK, response);
+                return truncated(content_type, file.bytes, half);
+            }
+            record(&shared, endpoint, user, request, StatusCode::OK, response);
             ([(header::CONTENT_TYPE, content_type)], file.bytes).into_response()
         }
         (failure, _) => {
@@ -387,4 +413,27 @@ pub(crate) async fn download(
             answer(status, body)
         }
     }
+}
+
+/// A 200 whose `Content-Length` is the file's but whose body stops after `keep` bytes with an
+/// error: the server cuts the connection, as a dropped link would.
+fn truncated(content_type: String, bytes: Bytes, keep: usize) -> Response {
+    let length = bytes.len();
+    let head = bytes.slice(..keep.min(length));
+    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(head),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "truncate fault: the body is cut",
+        )),
+    ];
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks));
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_LENGTH, length.to_string()),
+        ],
+        body,
+    )
+        .into_response()
 }

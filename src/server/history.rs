@@ -409,6 +409,7 @@ pub(crate) async fn message_roaming(
             FaultAction::Drop
             | FaultAction::Delay { .. }
             | FaultAction::Close { .. }
+            | FaultAction::Truncate
             | FaultAction::Http { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "service unavailable".to_string(),

@@ -245,6 +245,7 @@ impl FakeServer {
             live: Live::default(),
             held: Mutex::new(Vec::new()),
             slowest_round_us: std::sync::atomic::AtomicU64::new(0),
+            attachments_in_flight: watch::channel(0).0,
             files: Mutex::default(),
         });
         let app = http::router(shared.clone());
@@ -516,6 +517,9 @@ pub(crate) struct Shared {
     files: Mutex<chatfiles::Store>,
     /// The slowest settle round so far, in µs (`settle.rs`): how slow the clients are now.
     slowest_round_us: std::sync::atomic::AtomicU64,
+    /// Attachment requests (upload, download) being answered: a run is not settled while one
+    /// is (`settle.rs`), since a multi-MB upload takes longer than a settle round.
+    attachments_in_flight: watch::Sender<usize>,
 }
 
 /// A frame held back until the virtual clock reaches `at`.
@@ -527,7 +531,22 @@ struct HeldFrame {
     user: Option<String>,
 }
 
+/// Counts one attachment request as in flight while it lives (`Shared::attachment_request`).
+pub(crate) struct InFlight<'a>(&'a watch::Sender<usize>);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
 impl Shared {
+    /// Marks an attachment request as in flight until the guard is dropped.
+    fn attachment_request(&self) -> InFlight<'_> {
+        self.attachments_in_flight.send_modify(|n| *n += 1);
+        InFlight(&self.attachments_in_flight)
+    }
+
     fn files(&self) -> MutexGuard<'_, chatfiles::Store> {
         self.files.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -74,7 +74,10 @@ impl<'a> State<'a> {
             server,
             control: server.control(),
             step_timeout,
-            saved: BTreeMap::new(),
+            saved: BTreeMap::from([(template::SERVER.to_string(), {
+                let urls = server.urls();
+                serde_json::json!({"apiUrl": urls.api, "url": urls.sockjs, "wsUrl": urls.websocket})
+            })]),
             used_events: HashSet::new(),
             used_frames: HashSet::new(),
             completed: 0,
