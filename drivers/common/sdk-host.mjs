@@ -150,9 +150,22 @@ export function createSdkHost({ W, gen, post: postRaw, log, trace }) {
     },
     download(id, a) {
       const finish = once((ok, v) => postReply(id, ok, v));
+      // protocol 3: `parseDownloadResponse: true` hands the response to the SDK's
+      // utils.parseDownloadResponse, as the guide's app does; the reply has the URL it made and
+      // the bytes that URL resolves to (a blob: URL read back with fetch).
+      const { parseDownloadResponse: parse, ...options } = a;
       W.utils.download.call(conn, {
-        ...a,
+        ...options,
         onFileDownloadComplete: (response) => {
+          if (parse) {
+            let objectUrl;
+            try { objectUrl = W.utils.parseDownloadResponse.call(conn, response); } catch (e) { finish(false, exceptionError(e)); return; }
+            const resolved = typeof objectUrl === 'string' && objectUrl.startsWith('blob:')
+              ? fetch(objectUrl).then((r) => r.arrayBuffer()).then((ab) => ({ objectUrl, base64: toBase64(new Uint8Array(ab)) }))
+              : Promise.resolve({ objectUrl });
+            resolved.then((v) => finish(true, v), (e) => finish(false, exceptionError(e)));
+            return;
+          }
           toBytes(response).then(
             (bytes) => finish(true, { base64: toBase64(bytes) }),
             (e) => finish(false, exceptionError(e)),

@@ -98,6 +98,8 @@ pub enum Fault {
     /// Every download answer, a failed or a cut one too, goes to `onFileDownloadComplete` with
     /// what arrived (as 3.6.3 does for an error status), never to `onFileDownloadError`.
     DownloadErrorAsComplete,
+    /// The `headers` a download is given are not sent (only the SDK's own).
+    DropDownloadHeaders,
 }
 
 /// Every switch: its name and what it breaks (`imspec run --list-faults`).
@@ -236,10 +238,14 @@ pub const ALL: &[(&str, &str)] = &[
         "download-error-as-complete",
         "a failed or cut download goes to onFileDownloadComplete, not onFileDownloadError",
     ),
+    (
+        "drop-download-headers",
+        "the headers given to a download are not sent",
+    ),
 ];
 
 /// Every switch, in the order of [`ALL`].
-const ORDER: [Fault; 41] = [
+const ORDER: [Fault; 42] = [
     Fault::NoOpened,
     Fault::WrongLoginError,
     Fault::IgnoreProvisionStatus,
@@ -281,6 +287,7 @@ const ORDER: [Fault; 41] = [
     Fault::StallOnBadPayload,
     Fault::SilentUploadError,
     Fault::DownloadErrorAsComplete,
+    Fault::DropDownloadHeaders,
 ];
 
 impl Fault {

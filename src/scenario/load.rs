@@ -548,6 +548,13 @@ fn build_step(
             templates(&f.matches)?;
             Action::Frame(f)
         }
+        RawAction::Http(h) => {
+            if let Some(user) = &h.user {
+                user_exists(user)?;
+            }
+            templates(&h.matches)?;
+            Action::Http(h)
+        }
         RawAction::Deliver(d) => {
             check_deliver(&d, world).map_err(plain)?;
             templates(&Value::Object(d.fields.clone()))?;

@@ -109,9 +109,23 @@ fn unauthorized(now: u64, why: &str) -> (StatusCode, Value) {
     )
 }
 
+/// The request headers an `http` step may match: every one but `authorization`.
+fn header_view(headers: &HeaderMap) -> std::collections::BTreeMap<String, String> {
+    headers
+        .iter()
+        .filter(|(name, _)| *name != header::AUTHORIZATION)
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
 fn record(
     shared: &Shared,
-    (method, path, query): (&str, String, Option<String>),
+    (method, path, query, headers): (&str, String, Option<String>, &HeaderMap),
     user: Option<String>,
     request: Value,
     status: StatusCode,
@@ -125,6 +139,7 @@ fn record(
         request,
         status: status.as_u16(),
         response,
+        headers: header_view(headers),
     }));
 }
 
@@ -248,7 +263,7 @@ pub(crate) async fn upload(
     };
     record(
         &shared,
-        ("POST", path, None),
+        ("POST", path, None, &headers),
         user,
         request,
         status,
@@ -381,12 +396,17 @@ pub(crate) async fn download(
             (Caller::User(_), Some(file))
                 if given_secret.as_deref() != Some(file.secret.as_str()) =>
             {
-                Some(unauthorized(now, "share-secret does not match the file"))
+                // the answer 4.x reads as WEBIM_DOWNLOADFILE_ERROR_NO_PERMISSION (wire-4.x §1)
+                Some((
+                    StatusCode::FORBIDDEN,
+                    json!({"error": "forbidden", "timestamp": now, "duration": 0,
+                           "error_description": "chatfile no permission"}),
+                ))
             }
             _ => None,
         }
     };
-    let endpoint = ("GET", path, query);
+    let endpoint = ("GET", path, query, &headers);
     match (failure, stored) {
         (None, Some(file)) => {
             let mut response = json!({"size": file.bytes.len(), "sha256": sha256_hex(&file.bytes)});

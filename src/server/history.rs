@@ -331,6 +331,7 @@ impl Asked<'_> {
             request: self.request,
             status: status.as_u16(),
             response: recorded,
+            headers: Default::default(),
         }));
         (status, axum::Json(sent)).into_response()
     }

@@ -79,6 +79,7 @@ impl Exchange<'_> {
             request: self.request,
             status: self.status.as_u16(),
             response: self.response.clone(),
+            headers: Default::default(),
         }));
         (self.status, axum::Json(self.response)).into_response()
     }
