@@ -436,18 +436,28 @@ pub(crate) async fn download(
 }
 
 /// A 200 whose `Content-Length` is the file's but whose body stops after `keep` bytes with an
-/// error: the server cuts the connection, as a dropped link would.
+/// error: the server cuts the connection, as a dropped link would. The body is pending once
+/// between the bytes and the error, so that the connection writes the bytes out before it is
+/// cut (a browser that got nothing of the answer retries the request on a fresh connection).
 fn truncated(content_type: String, bytes: Bytes, keep: usize) -> Response {
     let length = bytes.len();
-    let head = bytes.slice(..keep.min(length));
-    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-        Ok(head),
-        Err(std::io::Error::new(
+    let mut head = Some(bytes.slice(..keep.min(length)));
+    let mut paused = false;
+    let stream = futures_util::stream::poll_fn(move |cx| {
+        if let Some(head) = head.take() {
+            return std::task::Poll::Ready(Some(Ok(head)));
+        }
+        if !paused {
+            paused = true;
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,
             "truncate fault: the body is cut",
-        )),
-    ];
-    let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks));
+        ))))
+    });
+    let body = axum::body::Body::from_stream(stream);
     (
         [
             (header::CONTENT_TYPE, content_type),
