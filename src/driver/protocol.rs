@@ -228,3 +228,37 @@ impl DriverLine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_files_are_the_documented_bytes() {
+        // DRIVER-PROTOCOL.md, "Generated files": the first bytes and the 3,000,000-byte sha256
+        assert_eq!(
+            generated_file(8),
+            [0x42, 0xe9, 0x3f, 0x60, 0xd5, 0x16, 0x96, 0x47]
+        );
+        assert_eq!(
+            crate::server::sha256_hex(&generated_file(2_000_000)),
+            "9874849e092a669733c8c164e53f0f58e20add8f9576151a1aa592a3a8c73168"
+        );
+    }
+
+    #[test]
+    fn a_generated_size_must_be_a_small_integer() {
+        let size = |v: Value| generated_size(&serde_json::json!({"name": "a", "size": v}));
+        assert_eq!(size(serde_json::json!(3)), Some(Ok(3)));
+        assert!(matches!(size(serde_json::json!(-1)), Some(Err(_))));
+        assert!(matches!(size(serde_json::json!("3")), Some(Err(_))));
+        assert!(matches!(
+            size(serde_json::json!(MAX_GENERATED_FILE + 1)),
+            Some(Err(_))
+        ));
+        assert_eq!(
+            generated_size(&serde_json::json!({"base64": "", "size": 3})),
+            None
+        );
+    }
+}
