@@ -372,6 +372,7 @@ fn checks(step: &Step) -> Option<bool> {
         }),
         Action::Event(e) => Some(e.data.as_ref().is_some_and(concrete)),
         Action::Frame(f) => Some(concrete(&f.matches)),
+        Action::Http(h) => Some(concrete(&h.matches)),
         Action::Quiet { .. } => Some(false),
         Action::Deliver(_)
         | Action::DeliverRaw { .. }

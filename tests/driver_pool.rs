@@ -250,3 +250,14 @@ async fn a_version_1_driver_refusing_protocol_2_is_driven_as_version_1() {
         runs[1].transcript
     );
 }
+
+#[tokio::test]
+async fn a_version_2_driver_refusing_protocol_3_is_driven_as_version_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let spawns = dir.path().join("spawns");
+    let v2 = "IMSPEC_FIXTURE_V2=1 exec node tests/fixtures/drivers/leaky-reset.mjs";
+    let runs = run(counted(&spawns, v2), &["pool/*"], true, dir.path()).await;
+    assert_eq!(starts(&spawns), 1, "version 2 keeps reset: one process");
+    let hello = runs[0].hello.as_ref().unwrap();
+    assert_eq!(hello.protocol, 2);
+}

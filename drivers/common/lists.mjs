@@ -2,8 +2,9 @@
 // JavaScript driver (Node and Chromium). No imports: the Chromium driver injects this file into
 // its pages as it is (see chromium/page-script.mjs).
 
-/** Protocol versions these drivers speak; `hello` answers with the highest one both sides know. */
-export const PROTOCOLS = [1, 2];
+/** Protocol versions these drivers speak; `hello` answers with the one asked for (3 adds generated
+ * attachments, `file: {name, mime, size}`, and `download`'s `parseDownloadResponse`). */
+export const PROTOCOLS = [1, 2, 3];
 /** Optional features announced in `hello`'s result (protocol 2): `reset` serves many scenarios;
  * `immediate-callbacks`: every callback an SDK made before a `reset` or `shutdown` is written
  * before its reply (host.mjs flushes every realm first); `sync`: the same for a `sync` request,

@@ -391,6 +391,34 @@ function installPolyfills(require, params) {
   // agora-chat 1.4.0 reads a bare `document` (listenBrowserVisibility); 4.21.1 guards it.
   if (four && g.document === undefined) g.document = { hidden: false, addEventListener() {}, removeEventListener() {} };
   if (typeof g.File === 'undefined') g.File = require('node:buffer').File;
+  // Node 20 has no FileReader: 4.x reads a 403 / 404 download's error body with one (and the
+  // multipart upload path calls readAsArrayBuffer). The browser's API over Blob: readAs*, `result`,
+  // `readyState`, the load / loadend / error events and their on* handlers, asynchronously.
+  if (typeof g.FileReader === 'undefined') g.FileReader = class FileReader extends EventTarget {
+    constructor() { super(); this.readyState = 0; this.result = null; this.error = null; this.onload = null; this.onloadend = null; this.onerror = null; }
+    _read(blob, how) {
+      this.readyState = 1;
+      const done = (type) => {
+        this.readyState = 2;
+        for (const t of type === 'load' ? ['load', 'loadend'] : ['error', 'loadend']) {
+          const ev = new Event(t);
+          Object.defineProperty(ev, 'target', { value: this });
+          this.dispatchEvent(ev);
+          const h = this['on' + t];
+          if (typeof h === 'function') h.call(this, ev);
+        }
+      };
+      blob.arrayBuffer().then((ab) => {
+        const buf = Buffer.from(ab);
+        this.result = how === 'text' ? buf.toString('utf8') : how === 'url' ? `data:${blob.type || 'application/octet-stream'};base64,${buf.toString('base64')}` : ab;
+        done('load');
+      }, (e) => { this.error = e; done('error'); });
+    }
+    readAsText(blob) { this._read(blob, 'text'); }
+    readAsArrayBuffer(blob) { this._read(blob, 'buffer'); }
+    readAsDataURL(blob) { this._read(blob, 'url'); }
+    abort() {}
+  };
 }
 
 // The bundle compiled once per worker as CommonJS: evaluating the same vm.Script again reuses

@@ -150,9 +150,22 @@ export function createSdkHost({ W, gen, post: postRaw, log, trace }) {
     },
     download(id, a) {
       const finish = once((ok, v) => postReply(id, ok, v));
+      // protocol 3: `parseDownloadResponse: true` hands the response to the SDK's
+      // utils.parseDownloadResponse, as the guide's app does; the reply has the URL it made and
+      // the bytes that URL resolves to (a blob: URL read back with fetch).
+      const { parseDownloadResponse: parse, ...options } = a;
       W.utils.download.call(conn, {
-        ...a,
+        ...options,
         onFileDownloadComplete: (response) => {
+          if (parse) {
+            let objectUrl;
+            try { objectUrl = W.utils.parseDownloadResponse.call(conn, response); } catch (e) { finish(false, exceptionError(e)); return; }
+            const resolved = typeof objectUrl === 'string' && objectUrl.startsWith('blob:')
+              ? fetch(objectUrl).then((r) => r.arrayBuffer()).then((ab) => ({ objectUrl, base64: toBase64(new Uint8Array(ab)) }))
+              : Promise.resolve({ objectUrl });
+            resolved.then((v) => finish(true, v), (e) => finish(false, exceptionError(e)));
+            return;
+          }
           toBytes(response).then(
             (bytes) => finish(true, { base64: toBase64(bytes) }),
             (e) => finish(false, exceptionError(e)),
@@ -255,11 +268,14 @@ function connectError(e) {
 }
 const exceptionError = (e) => ({ type: 'exception', message: String(e && e.message || e), data: { name: e && e.name } });
 
-// An attachment {name, mime, base64} as WebIM.utils.getFileUrl(input) yields it in a browser.
+// An attachment {name, mime, base64}, or a generated one {name, mime, size} (protocol 3), as
+// WebIM.utils.getFileUrl(input) yields it in a browser.
 function makeFile(f) {
-  if (!f || typeof f !== 'object' || typeof f.base64 !== 'string') throw new BadRequest('"file" must be {name, mime, base64}');
+  const generated = f && typeof f === 'object' && f.base64 === undefined && f.size !== undefined;
+  if (generated && !(Number.isInteger(f.size) && f.size >= 0 && f.size <= MAX_GENERATED_FILE)) throw new BadRequest(`"file".size must be an integer from 0 to ${MAX_GENERATED_FILE}`);
+  if (!generated && (!f || typeof f !== 'object' || typeof f.base64 !== 'string')) throw new BadRequest('"file" must be {name, mime, base64} or {name, mime, size}');
   const name = String(f.name || '');
-  const data = new File([fromBase64(f.base64)], name, { type: f.mime || '' });
+  const data = new File([generated ? generatedFile(f.size) : fromBase64(f.base64)], name, { type: f.mime || '' });
   const dot = name.lastIndexOf('.');
   return {
     url: URL.createObjectURL(data),
@@ -267,6 +283,16 @@ function makeFile(f) {
     filetype: dot !== -1 ? name.substring(dot + 1).toLowerCase() : '',
     data,
   };
+}
+
+// The bytes of a generated attachment (DRIVER-PROTOCOL.md, "Generated files"): a 32-bit LCG from
+// 0x9E3779B9, x = x * 1664525 + 1013904223 (mod 2^32), each byte the top 8 bits of the next x.
+const MAX_GENERATED_FILE = 64 * 1024 * 1024;
+function generatedFile(size) {
+  const out = new Uint8Array(size);
+  let x = 0x9E3779B9;
+  for (let i = 0; i < size; i++) { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; out[i] = x >>> 24; }
+  return out;
 }
 
 function toBase64(u8) {

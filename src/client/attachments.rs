@@ -14,6 +14,7 @@ use super::faults::Fault;
 use super::js;
 use super::login;
 use super::outgoing::{Body, Kind};
+use crate::driver::protocol;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};
@@ -41,6 +42,8 @@ pub(super) enum HttpJob {
         url: String,
         /// The request headers, in the SDK's order.
         headers: Vec<(String, String)>,
+        /// Whether the app hands the response to `parseDownloadResponse` (protocol 3).
+        parse: bool,
     },
 }
 
@@ -66,8 +69,8 @@ pub(super) struct Upload {
 pub(super) enum HttpDone {
     /// The upload's HTTP status and body text, or the network error.
     Upload(Box<Upload>, Result<(u16, String), String>),
-    /// The download's HTTP status and body, or the network error.
-    Download(u64, Result<(u16, Vec<u8>), String>),
+    /// The download's HTTP status and body, or the network error; whether to parse it.
+    Download(u64, bool, Result<(u16, Vec<u8>), String>),
 }
 
 /// Runs one job (the socket owner's side).
@@ -77,8 +80,8 @@ pub(super) async fn perform(job: HttpJob) -> HttpDone {
         Err(e) => {
             return match job {
                 HttpJob::Upload(u) => HttpDone::Upload(u, Err(e.to_string())),
-                HttpJob::Download { request, .. } => {
-                    HttpDone::Download(request, Err(e.to_string()))
+                HttpJob::Download { request, parse, .. } => {
+                    HttpDone::Download(request, parse, Err(e.to_string()))
                 }
             };
         }
@@ -113,6 +116,7 @@ pub(super) async fn perform(job: HttpJob) -> HttpDone {
             request,
             url,
             headers,
+            parse,
         } => {
             let mut builder = client.get(&url);
             for (name, value) in headers {
@@ -129,7 +133,7 @@ pub(super) async fn perform(job: HttpJob) -> HttpDone {
                 }
                 Err(e) => Err(e.to_string()),
             };
-            HttpDone::Download(request, outcome)
+            HttpDone::Download(request, parse, outcome)
         }
     }
 }
@@ -176,12 +180,16 @@ impl Session {
             return false;
         };
         let local = self.unique_id();
-        let decoded = file
-            .get("base64")
-            .and_then(Value::as_str)
-            .map(|b| BASE64.decode(b));
+        // {name, mime, base64}, or a generated file {name, mime, size} (protocol 3)
+        let decoded = match protocol::generated_size(file) {
+            Some(size) => size.ok().map(|n| Ok(protocol::generated_file(n))),
+            None => file
+                .get("base64")
+                .and_then(Value::as_str)
+                .map(|b| BASE64.decode(b)),
+        };
         let Some(Ok(mut bytes)) = decoded else {
-            let message = "\"file\" must be {name, mime, base64}";
+            let message = "\"file\" must be {name, mime, base64} or {name, mime, size}";
             self.out
                 .err(request, json!({"type": "bad-request", "message": message}));
             return true;
@@ -254,7 +262,9 @@ impl Session {
             data.extend(e.clone());
         }
         self.out.pending.take(request);
-        self.emit("onFileUploadError", Some(data));
+        if !self.faults.has(Fault::SilentUploadError) {
+            self.emit("onFileUploadError", Some(data));
+        }
     }
 
     /// The `download` op: `utils.download` with the SDK's headers, the op's `headers` over them
@@ -278,7 +288,10 @@ impl Session {
                     .filter(|_| !self.faults.has(Fault::NoDownloadToken)),
             ),
         ];
-        if let Some(Value::Object(given)) = args.get("headers") {
+        let given = args
+            .get("headers")
+            .filter(|_| !self.faults.has(Fault::DropDownloadHeaders));
+        if let Some(Value::Object(given)) = given {
             for (name, value) in given {
                 let value = js::truthy(Some(value)).then(|| js_string(value)).flatten();
                 match headers.iter_mut().find(|(n, _)| n == name) {
@@ -292,36 +305,68 @@ impl Session {
             .into_iter()
             .filter_map(|(n, v)| v.map(|v| (n, v)))
             .collect();
+        let parse = args
+            .get("parseDownloadResponse")
+            .is_some_and(|v| js::truthy(Some(v)));
         self.actions.push(Action::Http(HttpJob::Download {
             request,
             url,
             headers,
+            parse,
         }));
     }
 
     /// A finished HTTP job.
     pub(super) fn on_http_done(&mut self, done: HttpDone) {
         match done {
-            HttpDone::Download(request, Ok((status, bytes))) if (200..300).contains(&status) => {
-                self.out
-                    .ok(request, json!({"base64": BASE64.encode(bytes)}));
+            HttpDone::Download(request, parse, Ok((status, bytes)))
+                if (200..300).contains(&status) =>
+            {
+                let result = self.download_complete(parse, &bytes);
+                self.out.ok(request, result);
             }
             // The guide's download example has `onFileDownloadError` beside
             // `onFileDownloadComplete` (L583-590): an answer that is not the file (a 401 for a
-            // missing token or a wrong share-secret) is a failed download. 3.6.3 hands the error
-            // body to `onFileDownloadComplete` instead (wire notes 5, "on `load` (any status)").
-            HttpDone::Download(request, Ok(_)) => {
+            // missing token, a 403 for a wrong share-secret) is a failed download. 3.6.3 hands
+            // the error body to `onFileDownloadComplete` instead (wire notes 5, "on `load` (any
+            // status)").
+            HttpDone::Download(request, parse, Ok((_, bytes)))
+                if self.faults.has(Fault::DownloadErrorAsComplete) =>
+            {
+                let result = self.download_complete(parse, &bytes);
+                self.out.ok(request, result);
+            }
+            HttpDone::Download(request, _, Ok(_)) => {
                 self.out.err(request, json!({"type": 200}));
             }
-            HttpDone::Download(request, Err(why)) => {
+            HttpDone::Download(request, parse, Err(_))
+                if self.faults.has(Fault::DownloadErrorAsComplete) =>
+            {
+                let result = self.download_complete(parse, &[]);
+                self.out.ok(request, result);
+            }
+            HttpDone::Download(request, _, Err(why)) => {
                 eprintln!(
                     "[imspec-reference] {}: download failed: {why}",
                     self.out.user
                 );
-                self.out.err(request, json!({"type": 200, "xhr": {}}));
+                self.out
+                    .err(request, json!({"type": 200, "data": {"xhr": {}}}));
             }
             HttpDone::Upload(upload, outcome) => self.on_uploaded(*upload, outcome),
         }
+    }
+
+    /// `onFileDownloadComplete(response)`: `{base64}`, or with `parseDownloadResponse`
+    /// `{objectUrl, base64}`, the object URL the SDK makes of the blob (`URL.createObjectURL`)
+    /// and the bytes it resolves to.
+    fn download_complete(&mut self, parse: bool, bytes: &[u8]) -> Value {
+        let base64 = BASE64.encode(bytes);
+        if !parse {
+            return json!({ "base64": base64 });
+        }
+        let n = self.unique_id();
+        json!({"objectUrl": format!("blob:imspec-reference/{n:x}"), "base64": base64})
     }
 
     /// The `load` / `error` listeners of `uploadFile`, then the SDK's own

@@ -97,6 +97,13 @@ pub enum Fault {
     NoUploadProgress,
     /// After a message whose payload does not decode, no received message reaches the app.
     StallOnBadPayload,
+    /// A failed upload calls no `onFileUploadError` (the message is still not sent).
+    SilentUploadError,
+    /// Every download answer, a failed or a cut one too, goes to `onFileDownloadComplete` with
+    /// what arrived (as 3.6.3 does for an error status), never to `onFileDownloadError`.
+    DownloadErrorAsComplete,
+    /// The `headers` a download is given are not sent (only the SDK's own).
+    DropDownloadHeaders,
 }
 
 /// Every switch: its name and what it breaks (`imspec run --list-faults`).
@@ -235,10 +242,22 @@ pub const ALL: &[(&str, &str)] = &[
         "stall-on-bad-payload",
         "after a message whose payload does not decode, no received message reaches the app",
     ),
+    (
+        "silent-upload-error",
+        "a failed upload calls no onFileUploadError",
+    ),
+    (
+        "download-error-as-complete",
+        "a failed or cut download goes to onFileDownloadComplete, not onFileDownloadError",
+    ),
+    (
+        "drop-download-headers",
+        "the headers given to a download are not sent",
+    ),
 ];
 
 /// Every switch, in the order of [`ALL`].
-const ORDER: [Fault; 41] = [
+const ORDER: [Fault; 44] = [
     Fault::NoOpened,
     Fault::WrongLoginError,
     Fault::IgnoreProvisionStatus,
@@ -280,6 +299,9 @@ const ORDER: [Fault; 41] = [
     Fault::NoDownloadToken,
     Fault::NoUploadProgress,
     Fault::StallOnBadPayload,
+    Fault::SilentUploadError,
+    Fault::DownloadErrorAsComplete,
+    Fault::DropDownloadHeaders,
 ];
 
 impl Fault {

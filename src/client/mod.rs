@@ -43,8 +43,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// The protocol versions the reference client speaks: 2 adds `reset` (it then serves many
-/// scenarios).
-const PROTOCOLS: &[u64] = &[1, 2];
+/// scenarios), 3 generated attachments and `download`'s `parseDownloadResponse`.
+const PROTOCOLS: &[u64] = &[1, 2, 3];
 /// What it can do beyond version 1 (DRIVER-PROTOCOL.md): serve many scenarios (`reset`), fire
 /// its timers on request (`timers`, the `fire-timer` op), write every callback a frame causes
 /// before it reads the next frame (`immediate-callbacks`: each SockJS message is handled to the

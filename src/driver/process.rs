@@ -1,6 +1,8 @@
 //! One running driver process and its stdin/stdout/stderr.
 
-use super::protocol::{Capability, DriverLine, Event, PROTOCOL_VERSION, Reply, Request};
+use super::protocol::{
+    Capability, DriverLine, Event, HELLO_VERSIONS, PROTOCOL_VERSION, Reply, Request,
+};
 use futures_util::StreamExt as _;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -205,22 +207,21 @@ impl Driver {
         })
     }
 
-    /// Sends `hello` and checks the protocol version the driver speaks. A version 1 driver
-    /// refuses the version this harness asks for first; it gets a second `hello` asking for 1.
+    /// Sends `hello` and checks the protocol version the driver speaks. A driver refuses a
+    /// version it does not know; it gets another `hello` asking for the next lower one.
     pub async fn hello(&mut self, deadline: Instant) -> Result<Hello, DriverFailure> {
-        let mut reply = self
-            .call(
-                "hello",
-                None,
-                json!({"protocol": PROTOCOL_VERSION}),
-                deadline,
-            )
-            .await?;
-        if !reply.ok {
-            reply = self
-                .call("hello", None, json!({"protocol": 1}), deadline)
+        let mut reply = None;
+        for version in HELLO_VERSIONS {
+            let answer = self
+                .call("hello", None, json!({"protocol": version}), deadline)
                 .await?;
+            let accepted = answer.ok;
+            reply = Some(answer);
+            if accepted {
+                break;
+            }
         }
+        let reply = reply.expect("HELLO_VERSIONS is not empty");
         if !reply.ok {
             return Err(self.fail(DriverFailure::Protocol(format!(
                 "driver refused hello: {}",

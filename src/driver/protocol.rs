@@ -5,8 +5,49 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The protocol version this harness speaks: version 1 plus `hello`'s `capabilities` and the
-/// `reset` op. It still drives version 1 drivers.
-pub const PROTOCOL_VERSION: u64 = 2;
+/// `reset` op (2), plus generated attachments (`send`'s `file = {name, mime, size}`) and
+/// `download`'s `parseDownloadResponse` (3). It still drives version 1 and 2 drivers.
+pub const PROTOCOL_VERSION: u64 = 3;
+
+/// The versions `hello` asks for, in turn, until the driver accepts one: a driver refuses a
+/// version it does not know (DRIVER-PROTOCOL.md, "Versioning").
+pub const HELLO_VERSIONS: [u64; 3] = [3, 2, 1];
+
+/// The largest generated attachment a `send` may ask for (`file = {name, mime, size}`).
+pub const MAX_GENERATED_FILE: u64 = 64 * 1024 * 1024;
+
+/// The bytes of a generated attachment of `size` bytes (protocol 3, DRIVER-PROTOCOL.md,
+/// "Generated files"): a 32-bit linear congruential generator from `0x9E3779B9`,
+/// `x = x * 1664525 + 1013904223 (mod 2^32)`, each byte the top 8 bits of the next `x`. Every
+/// driver makes the same bytes, so the server's size and sha256 of the upload are known.
+pub fn generated_file(size: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9E37_79B9;
+    (0..size)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// The size of a generated attachment a `send`'s `file` asks for (`{name, mime, size}`, no
+/// `base64`), or why it is not one that can be made.
+pub fn generated_size(file: &Value) -> Option<Result<usize, String>> {
+    if file.get("base64").is_some() {
+        return None;
+    }
+    let size = file.get("size")?;
+    Some(
+        size.as_u64()
+            .filter(|n| *n <= MAX_GENERATED_FILE)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| {
+                format!(
+                    "\"file\".size must be an integer from 0 to {MAX_GENERATED_FILE}, not {size}"
+                )
+            }),
+    )
+}
 
 /// The ops a scenario's steps send, each naming a user, in DRIVER-PROTOCOL.md's order: the one
 /// list the reference client answers and `imspec driver-check` checks.
@@ -185,5 +226,39 @@ impl DriverLine {
                 .map(DriverLine::Reply)
                 .map_err(|e| LineError::Shape(e.to_string()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_files_are_the_documented_bytes() {
+        // DRIVER-PROTOCOL.md, "Generated files": the first bytes and the 3,000,000-byte sha256
+        assert_eq!(
+            generated_file(8),
+            [0x42, 0xe9, 0x3f, 0x60, 0xd5, 0x16, 0x96, 0x47]
+        );
+        assert_eq!(
+            crate::server::sha256_hex(&generated_file(2_000_000)),
+            "9874849e092a669733c8c164e53f0f58e20add8f9576151a1aa592a3a8c73168"
+        );
+    }
+
+    #[test]
+    fn a_generated_size_must_be_a_small_integer() {
+        let size = |v: Value| generated_size(&serde_json::json!({"name": "a", "size": v}));
+        assert_eq!(size(serde_json::json!(3)), Some(Ok(3)));
+        assert!(matches!(size(serde_json::json!(-1)), Some(Err(_))));
+        assert!(matches!(size(serde_json::json!("3")), Some(Err(_))));
+        assert!(matches!(
+            size(serde_json::json!(MAX_GENERATED_FILE + 1)),
+            Some(Err(_))
+        ));
+        assert_eq!(
+            generated_size(&serde_json::json!({"base64": "", "size": 3})),
+            None
+        );
     }
 }

@@ -307,6 +307,9 @@ enum Kind {
     Trace,
     /// 4.x `Provision.authToken`, JSON text holding the token: normalised inside.
     AuthToken,
+    /// A `download` reply's `objectUrl` (`URL.createObjectURL`, random per run): numbered
+    /// `<object-url-N>`.
+    ObjectUrl,
 }
 
 /// Replaces run-specific values by stable placeholders.
@@ -343,6 +346,7 @@ impl Normaliser {
             "timeStamp" | "elapse" => Kind::ClientTime,
             "traceId" => Kind::Trace,
             "authToken" => Kind::AuthToken,
+            "objectUrl" => Kind::ObjectUrl,
             _ => return None,
         })
     }
@@ -353,6 +357,7 @@ impl Normaliser {
             Kind::Time => "ts",
             Kind::Token => "token",
             Kind::Uuid => "uuid",
+            Kind::ObjectUrl => "object-url",
             Kind::ClientTime => return CLIENT_TIME.to_string(),
             Kind::Trace => return "<trace>".to_string(),
             Kind::AuthToken => {

@@ -285,7 +285,7 @@ pub fn load_str_with(
     }
 
     let mut steps = Vec::new();
-    let mut saved = BTreeSet::new();
+    let mut saved = BTreeSet::from([super::template::SERVER.to_string()]);
     for (index, spanned) in file.steps.into_iter().enumerate() {
         // The span starts at the step's `[[step]]` header.
         let line = lines.line_of(spanned.span().start);
@@ -592,6 +592,13 @@ fn build_step(
             templates(&f.matches)?;
             Action::Frame(f)
         }
+        RawAction::Http(h) => {
+            if let Some(user) = &h.user {
+                user_exists(user)?;
+            }
+            templates(&h.matches)?;
+            Action::Http(h)
+        }
         RawAction::Deliver(d) => {
             check_deliver(&d, world).map_err(plain)?;
             templates(&Value::Object(d.fields.clone()))?;
@@ -729,10 +736,27 @@ fn check_recipient(
 fn fault(f: FaultStep) -> Result<Fault, String> {
     let on = f.on.name();
     let action = f.action.name();
+    if f.action == FaultKind::Truncate {
+        if f.on != super::step::FaultOn::Download
+            || f.code.is_some()
+            || f.ms.is_some()
+            || f.reason.is_some()
+            || f.body.is_some()
+        {
+            return Err(
+                "`fault` with action \"truncate\" takes on = \"download\" and user only".into(),
+            );
+        }
+        return Ok(Fault {
+            user: f.user,
+            on: f.on.trigger(),
+            action: FaultAction::Truncate,
+        });
+    }
     if f.on.is_http() {
         if f.action != FaultKind::Status {
             return Err(format!(
-                "`fault` on {on} takes action \"status\" (an HTTP answer), not {action:?}"
+                "`fault` on {on} takes action \"status\" (an HTTP answer; \"truncate\" on download), not {action:?}"
             ));
         }
         let status = f
@@ -785,6 +809,8 @@ fn fault(f: FaultStep) -> Result<Fault, String> {
                 .ok_or("`fault` with action \"close\" needs `code`, a close code (0-65535)")?,
             reason: f.reason.unwrap_or_else(|| "Go away!".into()),
         },
+        // returned above
+        FaultKind::Truncate => FaultAction::Truncate,
     };
     Ok(Fault {
         user: f.user,

@@ -22,7 +22,7 @@ use crate::wire::pb::statistics_body::Operation;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
-use step::{DeliverStep, EventStep, FrameStep, ServerCloseStep};
+use step::{DeliverStep, EventStep, FrameStep, HttpStep, ServerCloseStep};
 
 /// One scenario, loaded and validated.
 #[derive(Debug, Clone)]
@@ -151,6 +151,8 @@ pub enum Action {
     Event(EventStep),
     /// Wait for a frame on the wire.
     Frame(FrameStep),
+    /// Wait for a REST exchange the server recorded.
+    Http(HttpStep),
     /// The server delivers a message from a scripted peer.
     Deliver(DeliverStep),
     /// The server delivers a scripted peer's message whose payload is these bytes.

@@ -76,6 +76,8 @@ step_kinds! {
     Event => "event",
     /// `frame`: wait for a frame on the wire.
     Frame => "frame",
+    /// `http`: wait for a REST exchange the server recorded (an upload, a download, ...).
+    Http => "http",
     /// `deliver`: a scripted peer's message.
     Deliver => "deliver",
     /// `deliver_raw`: a scripted peer's message whose payload bytes are given as they are.
@@ -282,6 +284,9 @@ pub enum FaultKind {
     Delay,
     /// Close the socket.
     Close,
+    /// For `on = "download"`: answer 200 with the file's full `Content-Length` but only the
+    /// first half of its bytes, then cut the connection.
+    Truncate,
 }
 
 impl FaultKind {
@@ -292,6 +297,7 @@ impl FaultKind {
             FaultKind::Drop => "drop",
             FaultKind::Delay => "delay",
             FaultKind::Close => "close",
+            FaultKind::Truncate => "truncate",
         }
     }
 }
@@ -386,6 +392,17 @@ pub struct FrameStep {
     /// Which way: `c2s` or `s2c`.
     pub dir: Direction,
     /// A partial match of the frame's canonical JSON view.
+    #[serde(rename = "match")]
+    pub matches: Value,
+}
+
+/// `http = { user, match }`: a REST exchange as the transcript's `http` lane shows it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpStep {
+    /// The user the request was for or from (any when absent).
+    pub user: Option<String>,
+    /// A partial match of `{method, path, query, user, request, status, response}`.
     #[serde(rename = "match")]
     pub matches: Value,
 }
@@ -499,6 +516,8 @@ pub enum RawAction {
     Event(EventStep),
     /// `frame`.
     Frame(FrameStep),
+    /// `http`.
+    Http(HttpStep),
     /// `deliver`.
     Deliver(DeliverStep),
     /// `deliver_raw`.
@@ -616,6 +635,7 @@ impl<'de> Deserialize<'de> for RawStep {
                                 StepKind::Request => RawAction::Request(map.next_value()?),
                                 StepKind::Event => RawAction::Event(map.next_value()?),
                                 StepKind::Frame => RawAction::Frame(map.next_value()?),
+                                StepKind::Http => RawAction::Http(map.next_value()?),
                                 StepKind::Deliver => RawAction::Deliver(map.next_value()?),
                                 StepKind::DeliverRaw => RawAction::DeliverRaw(map.next_value()?),
                                 StepKind::Advance => RawAction::Advance(map.next_value()?),
@@ -649,6 +669,7 @@ impl RawAction {
             RawAction::Request(_) => StepKind::Request,
             RawAction::Event(_) => StepKind::Event,
             RawAction::Frame(_) => StepKind::Frame,
+            RawAction::Http(_) => StepKind::Http,
             RawAction::Deliver(_) => StepKind::Deliver,
             RawAction::DeliverRaw(_) => StepKind::DeliverRaw,
             RawAction::Advance(_) => StepKind::Advance,

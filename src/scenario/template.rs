@@ -26,6 +26,11 @@ pub struct TemplateError {
     pub why: String,
 }
 
+/// The name every scenario can refer to without saving it: the fake server's URLs,
+/// `{{server.apiUrl}}` (the REST base a driver's `connect` gets), `{{server.url}}` (SockJS) and
+/// `{{server.wsUrl}}`, so an expectation can hold a URL a client rebuilds on its `apiUrl`.
+pub const SERVER: &str = "server";
+
 /// The saved names a string refers to.
 pub fn references(text: &str) -> impl Iterator<Item = &str> {
     text.split("{{").skip(1).filter_map(|rest| {

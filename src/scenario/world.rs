@@ -26,6 +26,7 @@ pub(super) struct WorldModel {
     roaming_page_size: Option<usize>,
     #[serde(default)]
     lz4: bool,
+    attachment_limit_bytes: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]
@@ -133,6 +134,9 @@ impl WorldModel {
                 .unwrap_or(crate::server::DEFAULT_ROAMING_PAGE_SIZE),
             lz4: self.lz4,
             message_limit_bytes: crate::server::DEFAULT_MESSAGE_LIMIT_BYTES,
+            attachment_limit_bytes: self
+                .attachment_limit_bytes
+                .unwrap_or(crate::server::DEFAULT_ATTACHMENT_LIMIT_BYTES),
         })
     }
 }

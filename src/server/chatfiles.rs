@@ -7,6 +7,11 @@
 //! transcripts are stable) and the recording of these exchanges: the request is summarised as
 //! `{file: {filename, type, size, sha256}}`, a download's answer as `{size, sha256}`, never the
 //! bytes. Token data is `world.rs`'s; the routes are declared in `http.rs`.
+//!
+//! An upload is streamed: the `file` part is kept up to the world's `attachment_limit_bytes`
+//! (the service's 10 MB by default); past it the rest is read and dropped, never held, and the
+//! answer is a 413 whose body names the limit (how the real server refuses a larger file is not
+//! known: neither the wire notes nor the SDK bundles handle a 413).
 
 use super::Shared;
 use super::faults::{FaultAction, FaultTrigger};
@@ -104,9 +109,23 @@ fn unauthorized(now: u64, why: &str) -> (StatusCode, Value) {
     )
 }
 
+/// The request headers an `http` step may match: every one but `authorization`.
+fn header_view(headers: &HeaderMap) -> std::collections::BTreeMap<String, String> {
+    headers
+        .iter()
+        .filter(|(name, _)| *name != header::AUTHORIZATION)
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
 fn record(
     shared: &Shared,
-    (method, path, query): (&str, String, Option<String>),
+    (method, path, query, headers): (&str, String, Option<String>, &HeaderMap),
     user: Option<String>,
     request: Value,
     status: StatusCode,
@@ -120,17 +139,27 @@ fn record(
         request,
         status: status.as_u16(),
         response,
+        headers: header_view(headers),
     }));
 }
 
-/// The scripted fault armed for this request, if any: its status and JSON body.
-fn scripted(shared: &Shared, on: FaultTrigger, user: Option<&str>) -> Option<(StatusCode, Value)> {
+/// What a scripted fault armed for a request makes of its answer.
+enum Scripted {
+    /// This status and body instead of the answer.
+    Answer(StatusCode, Value),
+    /// The download's answer cut in the middle of its body.
+    Truncate,
+}
+
+/// The scripted fault armed for this request, if any.
+fn scripted(shared: &Shared, on: FaultTrigger, user: Option<&str>) -> Option<Scripted> {
     match shared.world().faults.fire(on, user)? {
-        FaultAction::Http { status, body } => Some((
+        FaultAction::Http { status, body } => Some(Scripted::Answer(
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             body,
         )),
-        // other actions are refused when the fault is armed (`Control::arm`)
+        FaultAction::Truncate => Some(Scripted::Truncate),
+        // other actions are refused when the fault is armed (`load::fault`)
         _ => None,
     }
 }
@@ -143,6 +172,7 @@ pub(crate) async fn upload(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
+    let _in_flight = shared.attachment_request();
     let path = format!("/{org}/{app}/chatfiles");
     let now = shared.clock.now_ms();
     let who = caller(&shared, &headers);
@@ -150,25 +180,31 @@ pub(crate) async fn upload(
         Caller::User(u) => Some(u.clone()),
         _ => None,
     };
+    let limit = shared.world().spec().attachment_limit_bytes;
     let (file, parse_error) = match multipart {
-        Ok(multipart) => read_file_part(multipart).await,
+        Ok(multipart) => read_file_part(multipart, limit).await,
         Err(rejection) => (None, Some(rejection.body_text())),
     };
     let request = match &file {
+        Some(f) if f.size > limit => json!({"file": {
+            "filename": f.filename,
+            "type": f.content_type,
+            "size": f.size,
+        }}),
         Some(f) => json!({"file": {
             "filename": f.filename,
             "type": f.content_type,
-            "size": f.bytes.len(),
+            "size": f.size,
             "sha256": sha256_hex(&f.bytes),
         }}),
         None => {
             json!({"error": parse_error.clone().unwrap_or_else(|| "no part named file".into())})
         }
     };
-    let (status, response) = if let Some(answer) =
+    let (status, response) = if let Some(Scripted::Answer(status, body)) =
         scripted(&shared, FaultTrigger::Upload, user.as_deref())
     {
-        answer
+        (status, body)
     } else if format!("{org}#{app}") != shared.world().app_key() {
         (
             StatusCode::BAD_REQUEST,
@@ -187,6 +223,15 @@ pub(crate) async fn upload(
                 StatusCode::BAD_REQUEST,
                 json!({"error": "illegal_argument", "timestamp": now, "duration": 0,
                        "error_description": "multipart body needs a part named file"}),
+            ),
+            (Caller::User(_), Some(file)) if file.size > limit => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({"error": "file_too_large", "timestamp": now, "duration": 0,
+                "limit": limit,
+                "error_description": format!(
+                    "the file is {} bytes, over the attachment limit of {limit} bytes",
+                    file.size
+                )}),
             ),
             (Caller::User(_), Some(file)) if file.bytes.is_empty() => (
                 StatusCode::BAD_REQUEST,
@@ -218,7 +263,7 @@ pub(crate) async fn upload(
     };
     record(
         &shared,
-        ("POST", path, None),
+        ("POST", path, None, &headers),
         user,
         request,
         status,
@@ -236,33 +281,59 @@ fn answer(status: StatusCode, body: Value) -> Response {
     }
 }
 
-/// The `file` part of an upload.
+/// The `file` part of an upload: its bytes when it is within the limit (else only what fit),
+/// and its full size.
 struct FilePart {
     filename: String,
     content_type: String,
     bytes: Bytes,
+    size: usize,
 }
 
-async fn read_file_part(mut multipart: Multipart) -> (Option<FilePart>, Option<String>) {
+/// Reads the multipart body to its end, keeping the part `file` up to `limit` bytes (and a
+/// chunk): a larger file is counted, not held.
+async fn read_file_part(
+    mut multipart: Multipart,
+    limit: usize,
+) -> (Option<FilePart>, Option<String>) {
+    let mut found: Option<FilePart> = None;
     loop {
         match multipart.next_field().await {
-            Ok(Some(field)) if field.name() == Some("file") => {
+            Ok(Some(mut field)) if field.name() == Some("file") && found.is_none() => {
                 let filename = field.file_name().unwrap_or_default().to_string();
                 let content_type = field.content_type().unwrap_or_default().to_string();
-                return match field.bytes().await {
-                    Ok(bytes) => (
-                        Some(FilePart {
-                            filename,
-                            content_type,
-                            bytes,
-                        }),
-                        None,
-                    ),
-                    Err(e) => (None, Some(e.body_text())),
-                };
+                let mut kept = Vec::new();
+                let mut size = 0usize;
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            size = size.saturating_add(chunk.len());
+                            if size <= limit {
+                                kept.extend_from_slice(&chunk);
+                            } else if !kept.is_empty() {
+                                kept = Vec::new();
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => return (None, Some(e.body_text())),
+                    }
+                }
+                found = Some(FilePart {
+                    filename,
+                    content_type,
+                    bytes: Bytes::from(kept),
+                    size,
+                });
             }
-            Ok(Some(_)) => {}
-            Ok(None) => return (None, None),
+            // another part: read through, dropped
+            Ok(Some(mut field)) => loop {
+                match field.chunk().await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => return (None, Some(e.body_text())),
+                }
+            },
+            Ok(None) => return (found, None),
             Err(e) => return (None, Some(e.body_text())),
         }
     }
@@ -276,6 +347,7 @@ pub(crate) async fn download(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    let _in_flight = shared.attachment_request();
     let path = format!("/{org}/{app}/chatfiles/{uuid}");
     let now = shared.clock.now_ms();
     let who = caller(&shared, &headers);
@@ -295,8 +367,17 @@ pub(crate) async fn download(
         });
     let request = json!({"share-secret": given_secret});
     let stored = shared.files().files.get(&uuid).cloned();
-    let failure = if let Some(answer) = scripted(&shared, FaultTrigger::Download, user.as_deref()) {
-        Some(answer)
+    let mut truncate = false;
+    let failure = match scripted(&shared, FaultTrigger::Download, user.as_deref()) {
+        Some(Scripted::Answer(status, body)) => Some((status, body)),
+        Some(Scripted::Truncate) => {
+            truncate = true;
+            None
+        }
+        None => None,
+    };
+    let failure = if failure.is_some() {
+        failure
     } else {
         match (who, &stored) {
             (Caller::Missing, _) => Some(unauthorized(
@@ -315,21 +396,32 @@ pub(crate) async fn download(
             (Caller::User(_), Some(file))
                 if given_secret.as_deref() != Some(file.secret.as_str()) =>
             {
-                Some(unauthorized(now, "share-secret does not match the file"))
+                // the answer 4.x reads as WEBIM_DOWNLOADFILE_ERROR_NO_PERMISSION (wire-4.x §1)
+                Some((
+                    StatusCode::FORBIDDEN,
+                    json!({"error": "forbidden", "timestamp": now, "duration": 0,
+                           "error_description": "chatfile no permission"}),
+                ))
             }
             _ => None,
         }
     };
-    let endpoint = ("GET", path, query);
+    let endpoint = ("GET", path, query, &headers);
     match (failure, stored) {
         (None, Some(file)) => {
-            let response = json!({"size": file.bytes.len(), "sha256": sha256_hex(&file.bytes)});
-            record(&shared, endpoint, user, request, StatusCode::OK, response);
+            let mut response = json!({"size": file.bytes.len(), "sha256": sha256_hex(&file.bytes)});
             let content_type = if file.content_type.is_empty() {
                 "application/octet-stream".to_string()
             } else {
                 file.content_type
             };
+            if truncate {
+                let half = file.bytes.len() / 2;
+                response["truncated_after"] = json!(half);
+                record(&shared, endpoint, user, request, StatusCode::OK, response);
+                return truncated(content_type, file.bytes, half);
+            }
+            record(&shared, endpoint, user, request, StatusCode::OK, response);
             ([(header::CONTENT_TYPE, content_type)], file.bytes).into_response()
         }
         (failure, _) => {
@@ -341,4 +433,37 @@ pub(crate) async fn download(
             answer(status, body)
         }
     }
+}
+
+/// A 200 whose `Content-Length` is the file's but whose body stops after `keep` bytes with an
+/// error: the server cuts the connection, as a dropped link would. The body is pending once
+/// between the bytes and the error, so that the connection writes the bytes out before it is
+/// cut (a browser that got nothing of the answer retries the request on a fresh connection).
+fn truncated(content_type: String, bytes: Bytes, keep: usize) -> Response {
+    let length = bytes.len();
+    let mut head = Some(bytes.slice(..keep.min(length)));
+    let mut paused = false;
+    let stream = futures_util::stream::poll_fn(move |cx| {
+        if let Some(head) = head.take() {
+            return std::task::Poll::Ready(Some(Ok(head)));
+        }
+        if !paused {
+            paused = true;
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "truncate fault: the body is cut",
+        ))))
+    });
+    let body = axum::body::Body::from_stream(stream);
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_LENGTH, length.to_string()),
+        ],
+        body,
+    )
+        .into_response()
 }

@@ -64,6 +64,9 @@ pub enum FaultAction {
         /// The JSON body.
         body: serde_json::Value,
     },
+    /// For `Download`: answer 200 with the file's full `Content-Length`, send the first half of
+    /// its bytes, then cut the connection (a body that ends early).
+    Truncate,
     /// Close the socket as `Control::close` does.
     Close {
         /// SockJS / WebSocket close code.

@@ -331,6 +331,7 @@ impl Asked<'_> {
             request: self.request,
             status: status.as_u16(),
             response: recorded,
+            headers: Default::default(),
         }));
         (status, axum::Json(sent)).into_response()
     }
@@ -409,6 +410,7 @@ pub(crate) async fn message_roaming(
             FaultAction::Drop
             | FaultAction::Delay { .. }
             | FaultAction::Close { .. }
+            | FaultAction::Truncate
             | FaultAction::Http { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "service unavailable".to_string(),

@@ -22,7 +22,8 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// Largest request body accepted.
+/// Largest request body accepted, but an upload's (`chatfiles.rs` streams those and keeps at
+/// most the world's `attachment_limit_bytes` of them).
 const MAX_BODY: usize = 1 << 20;
 /// The `entropy` of `/ws/info` answers: fixed, so transcripts are stable.
 const ENTROPY: u32 = 1_234_567;
@@ -45,7 +46,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/{org}/{app}/users/{user}/messageroaming",
             post(super::history::message_roaming),
         )
-        .route("/{org}/{app}/chatfiles", post(super::chatfiles::upload))
+        .route(
+            "/{org}/{app}/chatfiles",
+            post(super::chatfiles::upload).layer(DefaultBodyLimit::disable()),
+        )
         .route(
             "/{org}/{app}/chatfiles/{uuid}",
             get(super::chatfiles::download),
@@ -75,6 +79,7 @@ impl Exchange<'_> {
             request: self.request,
             status: self.status.as_u16(),
             response: self.response.clone(),
+            headers: Default::default(),
         }));
         (self.status, axum::Json(self.response)).into_response()
     }

@@ -80,10 +80,18 @@ pub struct WorldSpec {
     /// hostile mode. The fake server does not refuse a longer message itself: how the real
     /// server refuses one is not known here.
     pub message_limit_bytes: usize,
+    /// The service's documented limit for the file of an image, voice, video or file message,
+    /// in bytes (Agora Chat reference, "Limitations": 10 MB). An upload whose file is larger is
+    /// answered 413 with the limit in the body (how the real server answers one is not known
+    /// here); the server reads such an upload to its end without keeping more than this.
+    pub attachment_limit_bytes: usize,
 }
 
 /// The service's documented limit for a text or custom message: 5 KB.
 pub const DEFAULT_MESSAGE_LIMIT_BYTES: usize = 5 * 1024;
+
+/// The service's documented limit for an attachment: 10 MB.
+pub const DEFAULT_ATTACHMENT_LIMIT_BYTES: usize = 10 * 1024 * 1024;
 
 /// The roaming page size when the world does not set one.
 pub const DEFAULT_ROAMING_PAGE_SIZE: usize = 10;
@@ -105,6 +113,7 @@ impl Default for WorldSpec {
             roaming_page_size: DEFAULT_ROAMING_PAGE_SIZE,
             lz4: false,
             message_limit_bytes: DEFAULT_MESSAGE_LIMIT_BYTES,
+            attachment_limit_bytes: DEFAULT_ATTACHMENT_LIMIT_BYTES,
         }
     }
 }
@@ -236,6 +245,7 @@ impl FakeServer {
             live: Live::default(),
             held: Mutex::new(Vec::new()),
             slowest_round_us: std::sync::atomic::AtomicU64::new(0),
+            attachments_in_flight: watch::channel(0).0,
             files: Mutex::default(),
         });
         let app = http::router(shared.clone());
@@ -507,6 +517,9 @@ pub(crate) struct Shared {
     files: Mutex<chatfiles::Store>,
     /// The slowest settle round so far, in µs (`settle.rs`): how slow the clients are now.
     slowest_round_us: std::sync::atomic::AtomicU64,
+    /// Attachment requests (upload, download) being answered: a run is not settled while one
+    /// is (`settle.rs`), since a multi-MB upload takes longer than a settle round.
+    attachments_in_flight: watch::Sender<usize>,
 }
 
 /// A frame held back until the virtual clock reaches `at`.
@@ -518,7 +531,22 @@ struct HeldFrame {
     user: Option<String>,
 }
 
+/// Counts one attachment request as in flight while it lives (`Shared::attachment_request`).
+pub(crate) struct InFlight<'a>(&'a watch::Sender<usize>);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
 impl Shared {
+    /// Marks an attachment request as in flight until the guard is dropped.
+    fn attachment_request(&self) -> InFlight<'_> {
+        self.attachments_in_flight.send_modify(|n| *n += 1);
+        InFlight(&self.attachments_in_flight)
+    }
+
     fn files(&self) -> MutexGuard<'_, chatfiles::Store> {
         self.files.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -50,6 +50,10 @@ pub struct HttpExchange {
     pub status: u16,
     /// The response body: parsed JSON, or `{"text": ...}`, or `{"bytes": n}`.
     pub response: Value,
+    /// The attachment routes' request headers (lowercase names; `authorization` left out), for
+    /// `http` steps: not part of the transcript, which varies with the client's own headers.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub headers: std::collections::BTreeMap<String, String>,
 }
 
 /// How a socket carries msync frames.

@@ -444,7 +444,10 @@ fn fault(action: FaultAction, answer: impl FnOnce(Status) -> pb::MSync) -> Vec<E
             redirect_info: Vec::new(),
         }))],
         // `uplink_meta` handles a delay before it gets here; elsewhere it is refused at load.
-        FaultAction::Drop | FaultAction::Delay { .. } | FaultAction::Http { .. } => Vec::new(),
+        FaultAction::Drop
+        | FaultAction::Delay { .. }
+        | FaultAction::Http { .. }
+        | FaultAction::Truncate => Vec::new(),
         FaultAction::Close { code, reason } => vec![Effect::Close { code, reason }],
     }
 }

@@ -8,6 +8,8 @@
 //! recorded. Frames a client sends on its own when it handles a frame (automatic delivery
 //! receipts, acks, a reconnect) can make the server send more (a receipt routed to its sender):
 //! so rounds repeat until one in which nothing but barrier frames moved, in either direction.
+//! A round starts only once no attachment request is being answered (a multi-MB upload outlasts
+//! many rounds; its exchange is recorded when it is answered, which moves the next round).
 //! This module owns that loop; it never looks at drivers or scenarios.
 
 use super::observe::{ObservationKind, TransportWhat};
@@ -69,6 +71,17 @@ impl Control {
             let users = self.shared.conns.online_users();
             if users.is_empty() && round == 1 {
                 return Ok(Settled { rounds: 0 });
+            }
+            // an attachment request being answered (a multi-MB upload) is a client still busy
+            let mut in_flight = self.shared.attachments_in_flight.subscribe();
+            if tokio::time::timeout_at(deadline, in_flight.wait_for(|n| *n == 0))
+                .await
+                .is_err()
+            {
+                return Err(SettleError::Moving {
+                    rounds: round,
+                    last: "an attachment upload or download still in flight".into(),
+                });
             }
             let mark = recorder.len();
             let round_started = Instant::now();

@@ -11,7 +11,7 @@
 mod ops;
 mod process;
 
-use super::protocol::PROTOCOL_VERSION;
+use super::protocol::{HELLO_VERSIONS, PROTOCOL_VERSION};
 use crate::driver::protocol::USER_OPS;
 use crate::server::{FakeServer, UserSpec, WorldSpec};
 use process::{Process, preview};
@@ -153,22 +153,27 @@ impl Checker {
 
     async fn hello(&mut self) -> bool {
         let deadline = self.deadline();
-        let reply = self
-            .process
-            .call(
-                "hello",
-                None,
-                json!({"protocol": PROTOCOL_VERSION}),
-                deadline,
-            )
-            .await;
-        let (line, reply) = match reply {
-            Ok(reply) => reply,
-            Err(e) => {
-                self.conclude("hello", vec![e], Vec::new());
-                return false;
+        // a driver refuses a version it does not know: ask for the next lower one
+        let mut answer = None;
+        for version in HELLO_VERSIONS {
+            let reply = self
+                .process
+                .call("hello", None, json!({"protocol": version}), deadline)
+                .await;
+            let (line, reply) = match reply {
+                Ok(reply) => reply,
+                Err(e) => {
+                    self.conclude("hello", vec![e], Vec::new());
+                    return false;
+                }
+            };
+            let accepted = reply["ok"] == true;
+            answer = Some((line, reply));
+            if accepted {
+                break;
             }
-        };
+        }
+        let (line, reply) = answer.expect("HELLO_VERSIONS is not empty");
         let at = format!("stdout line {line}");
         let mut findings = Vec::new();
         if reply["ok"] != true {

@@ -11,6 +11,7 @@ mod deliver;
 mod event;
 mod fault;
 mod frame;
+mod http;
 mod kick;
 mod quiet;
 mod request;
@@ -37,6 +38,8 @@ pub(super) struct State<'a> {
     pub(super) saved: BTreeMap<String, Value>,
     pub(super) used_events: HashSet<usize>,
     pub(super) used_frames: HashSet<u64>,
+    /// REST exchanges an `http` step already matched.
+    pub(super) used_http: HashSet<u64>,
     /// How many steps were gone through so far (held, or broke and were noted).
     pub(super) completed: usize,
     /// Which checks count (`--level`).
@@ -74,9 +77,13 @@ impl<'a> State<'a> {
             server,
             control: server.control(),
             step_timeout,
-            saved: BTreeMap::new(),
+            saved: BTreeMap::from([(template::SERVER.to_string(), {
+                let urls = server.urls();
+                serde_json::json!({"apiUrl": urls.api, "url": urls.sockjs, "wsUrl": urls.websocket})
+            })]),
             used_events: HashSet::new(),
             used_frames: HashSet::new(),
+            used_http: HashSet::new(),
             completed: 0,
             judge,
             notes: Vec::new(),
@@ -167,6 +174,7 @@ impl<'a> State<'a> {
                 event::run(self, driver, event, timer, deadline).await
             }
             Action::Frame(frame) => frame::run(self, driver, frame, step.timer, deadline).await,
+            Action::Http(http) => http::run(self, driver, http, deadline).await,
             Action::Deliver(message) => deliver::run(self, message).await,
             Action::DeliverRaw {
                 from,

@@ -5,10 +5,12 @@
 //! one that does not); it waits for the client to settle once it is in.
 
 use super::{Broken, State};
-use crate::driver::protocol::{Capability, Reply};
+use crate::driver::protocol::{self, Capability, Reply};
 use crate::driver::{Driver, Hello};
 use crate::runner::matching;
 use crate::scenario::{ReplyExpectation, template};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tokio::time::Instant;
@@ -33,6 +35,9 @@ pub(super) async fn run(
     if op == "connect" {
         args = connect_args(state, hello, user.unwrap_or_default(), args)?;
     }
+    if op == "send" {
+        generated_file(hello, &mut args)?;
+    }
     if *reply == ReplyExpectation::None {
         driver.request(op, user, args).await?;
         return Ok(None);
@@ -46,6 +51,26 @@ pub(super) async fn run(
         state.settle(user).await;
     }
     Ok(result)
+}
+
+/// A `send`'s generated attachment (`file = {name, mime, size}`, protocol 3): a driver older
+/// than version 3 gets the bytes themselves, as `base64`.
+fn generated_file(hello: &Hello, args: &mut Value) -> Result<(), Broken> {
+    let Some(file) = args.get_mut("file") else {
+        return Ok(());
+    };
+    let Some(size) = protocol::generated_size(file) else {
+        return Ok(());
+    };
+    let size = size.map_err(Broken::Expectation)?;
+    if hello.protocol < 3
+        && let Some(file) = file.as_object_mut()
+    {
+        file.remove("size");
+        let bytes = protocol::generated_file(size);
+        file.insert("base64".into(), json!(BASE64.encode(bytes)));
+    }
+    Ok(())
 }
 
 /// The `connect` arguments: the world's password and the server's URLs unless the step sets

@@ -1,0 +1,79 @@
+//! `http`: wait for a REST exchange the fake server recorded (of a user, or anyone's) whose view
+//! `{method, path, query, user, request, status, response}` matches: the transcript's `http`
+//! lane, where an upload shows its file's size and sha256, never its bytes. Each exchange
+//! satisfies one step only. Absence is decided by the settle rule (`runner::absence`), which
+//! waits for attachment requests in flight.
+
+use super::{Broken, Missing, State};
+use crate::driver::Driver;
+use crate::runner::absence::Moved;
+use crate::runner::matching;
+use crate::scenario::step::HttpStep;
+use crate::server::observe::ObservationKind;
+use serde_json::Value;
+use tokio::time::Instant;
+
+pub(super) async fn run(
+    state: &mut State<'_>,
+    driver: &mut Driver,
+    step: &HttpStep,
+    deadline: Instant,
+) -> Result<Option<Value>, Broken> {
+    let matches = state.fill(&step.matches)?;
+    let user = step.user.as_deref();
+    let recorder = state.server.recorder();
+    let mut closest: Option<String> = None;
+    let mut last_look = false;
+    loop {
+        for o in recorder.observations() {
+            let ObservationKind::Http(h) = &o.kind else {
+                continue;
+            };
+            if state.used_http.contains(&o.seq)
+                || user.is_some_and(|u| h.user.as_deref() != Some(u))
+            {
+                continue;
+            }
+            let view = serde_json::to_value(h).unwrap_or(Value::Null);
+            match matching::check(&matches, &view, "http") {
+                Ok(()) => {
+                    state.used_http.insert(o.seq);
+                    return Ok(Some(view));
+                }
+                Err(m) => closest = Some(m.to_string()),
+            }
+        }
+        let gone = if last_look {
+            true
+        } else {
+            match state
+                .watch(&recorder)
+                .settled_and_graced(driver, deadline)
+                .await
+            {
+                Ok(Moved::Something) => false,
+                // One more look: the settle recorded what the clients had sent.
+                Ok(Moved::Nothing) => {
+                    last_look = true;
+                    false
+                }
+                Err(Missing::Unsettled(e)) => {
+                    return Err(Broken::Expectation(format!(
+                        "waiting for an HTTP exchange: {e}"
+                    )));
+                }
+                Err(Missing::Driver(e)) => return Err(e.into()),
+                Err(Missing::Absent | Missing::Deadline) => true,
+            }
+        };
+        if gone {
+            let who = user.map(|u| format!(" of {u}")).unwrap_or_default();
+            return Err(Broken::Expectation(format!(
+                "no HTTP exchange{who} matched {matches}{}",
+                closest
+                    .map(|c| format!("; the last candidate differs {c}"))
+                    .unwrap_or_default()
+            )));
+        }
+    }
+}
