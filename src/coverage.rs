@@ -1,8 +1,9 @@
 //! Guide coverage: which of the guide's testable statements (`docs/guide-statements.toml`)
 //! the scenarios check, and how strongly. A scenario covers a statement when one of its guide
 //! citations (scenario or step level) overlaps the statement's lines. Strength: `exact` (a
-//! guide-level step checks a concrete value, not only `<any>`), `fired` (guide-level steps check
-//! only that something happened), `wire` (only wire-level steps).
+//! guide-level step checks a concrete value, not only `<any>`; or any guide-level check of a
+//! statement marked `no_value`, whose callback the guide names without a value), `fired`
+//! (guide-level steps check only that something happened), `wire` (only wire-level steps).
 //!
 //! Owns the statements file's format and the coverage computation; it reads scenarios as
 //! loaded and never runs them. Reports draw the result (terminal and JSON here, the HTML
@@ -34,6 +35,11 @@ pub struct Statement {
     /// Why no scenario can check it; such a statement is listed, never counted as uncovered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub untestable: Option<String>,
+    /// Why the guide gives no value to check (a callback it names without describing its
+    /// argument): that the callback fires, or that nothing arrives, is then all it states, and a
+    /// `fired` check of it counts as exact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_value: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -211,7 +217,10 @@ impl Coverage {
                             .min()
                             .map(|strength| Cover {
                                 scenario: id.clone(),
-                                strength,
+                                strength: match (strength, &statement.no_value) {
+                                    (Strength::Fired, Some(_)) => Strength::Exact,
+                                    (strength, _) => strength,
+                                },
                             })
                     })
                     .collect();
@@ -290,6 +299,9 @@ impl Coverage {
             );
             if let Some(why) = &st.untestable {
                 out += &format!("{:<10} {:<36} {:<9} why: {why}\n", "", "", "");
+            }
+            if let Some(why) = &st.no_value {
+                out += &format!("{:<10} {:<36} {:<9} no value: {why}\n", "", "", "");
             }
             for cover in &s.scenarios {
                 out += &format!(
@@ -497,6 +509,20 @@ mod tests {
         );
         let coverage = Coverage::of(&statements, &[s]);
         assert_eq!(coverage.statements[2].strength, Some(Strength::Wire));
+    }
+
+    #[test]
+    fn firing_is_exact_for_a_statement_whose_callback_has_no_value() {
+        let file = FILE.replace("text = \"A\"\n", "text = \"A\"\nno_value = \"no argument\"\n");
+        let statements = parse(Path::new("s.toml"), &file, &docs()).unwrap();
+        let fired = scenario(
+            "x/fired",
+            "guide = [{ lines = \"9-10\", quote = \"line\" }]",
+        );
+        let coverage = Coverage::of(&statements, &[fired]);
+        assert_eq!(coverage.statements[0].strength, Some(Strength::Exact));
+        assert_eq!(coverage.counts().exact, 1);
+        assert!(coverage.text().contains("no value: no argument"));
     }
 
     #[test]
