@@ -513,7 +513,10 @@ mod tests {
 
     #[test]
     fn firing_is_exact_for_a_statement_whose_callback_has_no_value() {
-        let file = FILE.replace("text = \"A\"\n", "text = \"A\"\nno_value = \"no argument\"\n");
+        let file = FILE.replace(
+            "text = \"A\"\n",
+            "text = \"A\"\nno_value = \"no argument\"\n",
+        );
         let statements = parse(Path::new("s.toml"), &file, &docs()).unwrap();
         let fired = scenario(
             "x/fired",
