@@ -102,8 +102,10 @@ async fn upload_then_download_gives_the_same_bytes_with_token_and_secret_only() 
     assert_eq!(download(&with_query, Some(&bob), None).await.0, 200);
     assert_eq!(download(&url, None, Some(secret)).await.0, 401);
     assert_eq!(download(&url, Some("forged"), Some(secret)).await.0, 401);
-    assert_eq!(download(&url, Some(&bob), Some("wrong")).await.0, 401);
-    assert_eq!(download(&url, Some(&bob), None).await.0, 401);
+    // a user without the file's secret: 403 "chatfile no permission", the answer 4.x reads as
+    // its no-permission download error (wire-4.x §1)
+    assert_eq!(download(&url, Some(&bob), Some("wrong")).await.0, 403);
+    assert_eq!(download(&url, Some(&bob), None).await.0, 403);
     let missing = format!("{}/org/app/chatfiles/nope", server.urls().api);
     assert_eq!(download(&missing, Some(&bob), Some(secret)).await.0, 404);
 

@@ -51,7 +51,8 @@ impl<'r> Choices<'r> {
     /// Draws fresh choices from `rng`, recording them.
     pub fn fresh(rng: &'r mut TestRng) -> Self {
         Choices {
-            recorded: Vec::new(),
+            // a case draws a few hundred: no regrowing on the way
+            recorded: Vec::with_capacity(512),
             at: 0,
             rng: Some(rng),
         }

@@ -2,9 +2,8 @@
 //! matches. Each frame satisfies one step only. Absence is decided by the settle rule
 //! (`runner::absence`), or by the deadline for a `timer = true` step.
 
-use super::{Broken, Missing, State};
+use super::{Broken, State};
 use crate::driver::Driver;
-use crate::runner::absence::Moved;
 use crate::runner::matching;
 use crate::scenario::step::FrameStep;
 use crate::server::observe::ObservationKind;
@@ -44,30 +43,14 @@ pub(super) async fn run(
                 Err(m) => closest = Some(m.to_string()),
             }
         }
-        let gone = if last_look {
-            true
-        } else if timer {
+        let gone = if timer && !last_look {
             tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))
                 .await
                 .is_err()
         } else {
-            match state
-                .watch(&recorder)
-                .settled_and_graced(driver, deadline)
-                .await
-            {
-                Ok(Moved::Something) => false,
-                // One more look: the settle recorded what the clients had sent.
-                Ok(Moved::Nothing) => {
-                    last_look = true;
-                    false
-                }
-                Err(Missing::Unsettled(e)) => {
-                    return Err(Broken::Expectation(format!("waiting for a frame: {e}")));
-                }
-                Err(Missing::Driver(e)) => return Err(e.into()),
-                Err(Missing::Absent | Missing::Deadline) => true,
-            }
+            state
+                .gone_after_look(&recorder, driver, deadline, &mut last_look, "a frame")
+                .await?
         };
         if gone {
             let who = user.map(|u| format!(" for {u}")).unwrap_or_default();

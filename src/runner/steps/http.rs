@@ -4,9 +4,8 @@
 //! satisfies one step only. Absence is decided by the settle rule (`runner::absence`), which
 //! waits for attachment requests in flight.
 
-use super::{Broken, Missing, State};
+use super::{Broken, State};
 use crate::driver::Driver;
-use crate::runner::absence::Moved;
 use crate::runner::matching;
 use crate::scenario::step::HttpStep;
 use crate::server::observe::ObservationKind;
@@ -43,29 +42,15 @@ pub(super) async fn run(
                 Err(m) => closest = Some(m.to_string()),
             }
         }
-        let gone = if last_look {
-            true
-        } else {
-            match state
-                .watch(&recorder)
-                .settled_and_graced(driver, deadline)
-                .await
-            {
-                Ok(Moved::Something) => false,
-                // One more look: the settle recorded what the clients had sent.
-                Ok(Moved::Nothing) => {
-                    last_look = true;
-                    false
-                }
-                Err(Missing::Unsettled(e)) => {
-                    return Err(Broken::Expectation(format!(
-                        "waiting for an HTTP exchange: {e}"
-                    )));
-                }
-                Err(Missing::Driver(e)) => return Err(e.into()),
-                Err(Missing::Absent | Missing::Deadline) => true,
-            }
-        };
+        let gone = state
+            .gone_after_look(
+                &recorder,
+                driver,
+                deadline,
+                &mut last_look,
+                "an HTTP exchange",
+            )
+            .await?;
         if gone {
             let who = user.map(|u| format!(" of {u}")).unwrap_or_default();
             return Err(Broken::Expectation(format!(

@@ -223,6 +223,39 @@ impl<'a> State<'a> {
         Watch::new(&self.control, recorder)
     }
 
+    /// After a look at the recorder that found nothing (a frame or HTTP step): whether what it
+    /// waits for is gone for good. The run is settled and graced; when nothing moved, one more
+    /// look is due (the settle recorded what the clients had sent), and after it, it is gone.
+    /// `what` names it in the error of a run that cannot be settled.
+    async fn gone_after_look(
+        &self,
+        recorder: &crate::server::observe::Recorder,
+        driver: &mut Driver,
+        deadline: Instant,
+        last_look: &mut bool,
+        what: &str,
+    ) -> Result<bool, Broken> {
+        if *last_look {
+            return Ok(true);
+        }
+        match self
+            .watch(recorder)
+            .settled_and_graced(driver, deadline)
+            .await
+        {
+            Ok(super::absence::Moved::Something) => Ok(false),
+            Ok(super::absence::Moved::Nothing) => {
+                *last_look = true;
+                Ok(false)
+            }
+            Err(Missing::Unsettled(e)) => {
+                Err(Broken::Expectation(format!("waiting for {what}: {e}")))
+            }
+            Err(Missing::Driver(e)) => Err(e.into()),
+            Err(Missing::Absent | Missing::Deadline) => Ok(true),
+        }
+    }
+
     /// A step's value with its `{{name.field}}` references and `<null>`s filled.
     fn fill(&self, value: &Value) -> Result<Value, Broken> {
         template::fill(value, &self.saved).map_err(|e| Broken::Expectation(e.to_string()))
