@@ -15,7 +15,7 @@ use std::time::Duration;
 /// Examples and exit codes shown by `imspec run --help`.
 pub const AFTER_HELP: &str = "\
 Examples:
-  imspec run                                               # every scenario, reference client, 4 jobs per core
+  imspec run                                               # every scenario, reference client, 8 jobs per core
   imspec run --repeat 20                                   # each scenario 20 times: FLAKY when its runs disagree
   imspec run --client \"node drivers/websdk/driver.mjs\"     # the real Web SDK (its expected failures are beside the driver)
   imspec run --client ./my-driver --expected-failures known.txt --junit junit.xml --html report.html
@@ -66,7 +66,7 @@ pub struct RunArgs {
     /// by the scenarios' checks alone (for CI).
     #[arg(long)]
     pub require_snapshots: bool,
-    /// Scenarios run at once [default: 4 per core for the reference client, which waits; one per
+    /// Scenarios run at once [default: 8 per core for the reference client, which waits; one per
     /// core for a --client driver, which computes].
     #[arg(long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,

@@ -393,7 +393,7 @@ fn build_filter(filters: &[String]) -> Result<Option<GlobSet>, SelectError> {
 
 /// Scenarios at once per core by default. A run is bound by waiting (on sockets, on the driver's
 /// answers), not by CPU: measured in README "Speed".
-pub const JOBS_PER_CORE: usize = 4;
+pub const JOBS_PER_CORE: usize = 8;
 
 /// How a run is steered beyond its [`RunConfig`].
 #[derive(Debug, Clone)]
