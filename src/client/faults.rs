@@ -2,10 +2,13 @@
 //! Web SDK, so that every scenario can be shown to FAIL against a client that gets it wrong.
 //!
 //! The binary takes them from `IMSPEC_FAULTS` or `--fault` (comma-separated names). This module
-//! only names and parses them; the code that honours a switch asks [`Faults::has`].
+//! only names and parses them, and notes which were asked about; the code that honours a switch
+//! asks [`Faults::has`], at the point where the behaviour it breaks happens.
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One fault switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -307,10 +310,15 @@ const ORDER: [Fault; 44] = [
 impl Fault {
     /// The switch's name on the command line.
     pub fn name(self) -> &'static str {
+        ALL[self.index()].0
+    }
+
+    /// Its place in [`ORDER`] and [`ALL`].
+    fn index(self) -> usize {
         ORDER
             .iter()
             .position(|f| *f == self)
-            .map_or("?", |i| ALL[i].0)
+            .expect("every switch is in ORDER")
     }
 }
 
@@ -324,9 +332,26 @@ pub struct UnknownFault {
     pub valid: String,
 }
 
-/// A set of fault switches (empty: the client behaves as the SDK does).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Faults(BTreeSet<Fault>);
+/// A set of fault switches (empty: the client behaves as the SDK does), and the switches asked
+/// about since [`Faults::take_reached`] (shared by every clone): a switch never asked about
+/// changed nothing, on or off, so a run under it alone would have been the clean run
+/// (`imspec selftest` skips those runs).
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    on: BTreeSet<Fault>,
+    reached: Arc<AtomicU64>,
+}
+
+// One bit per switch in `Faults::reached`.
+const _: () = assert!(ORDER.len() <= 64);
+
+impl PartialEq for Faults {
+    fn eq(&self, other: &Self) -> bool {
+        self.on == other.on
+    }
+}
+
+impl Eq for Faults {}
 
 impl Faults {
     /// Every switch: its name and what it breaks.
@@ -349,29 +374,44 @@ impl Faults {
             };
             set.insert(ORDER[i]);
         }
-        Ok(Faults(set))
+        Ok(Faults {
+            on: set,
+            ..Faults::default()
+        })
     }
 
     /// Adds one switch.
     pub fn with(mut self, fault: Fault) -> Self {
-        self.0.insert(fault);
+        self.on.insert(fault);
         self
     }
 
-    /// Whether the switch is on.
+    /// Whether the switch is on; notes that the behaviour it breaks was reached.
     pub fn has(&self, fault: Fault) -> bool {
-        self.0.contains(&fault)
+        self.reached.fetch_or(1 << fault.index(), Ordering::Relaxed);
+        self.on.contains(&fault)
     }
 
     /// Whether no switch is on.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.on.is_empty()
+    }
+
+    /// The names of the switches asked about since the last call, in [`Faults::ALL`] order; the
+    /// next call starts afresh.
+    pub fn take_reached(&self) -> Vec<&'static str> {
+        let bits = self.reached.swap(0, Ordering::Relaxed);
+        ALL.iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, (name, _))| *name)
+            .collect()
     }
 }
 
 impl fmt::Display for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.0.iter().map(|x| x.name()).collect();
+        let names: Vec<&str> = self.on.iter().map(|x| x.name()).collect();
         f.write_str(&names.join(","))
     }
 }
@@ -390,6 +430,16 @@ mod tests {
         assert_eq!(err.name, "bogus");
         assert!(err.to_string().contains("no-key-ack"));
         assert!(Faults::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_switches_asked_about_are_noted_on_or_off_and_taken_once() {
+        let faults = Faults::parse("drop-ext").unwrap();
+        let clone = faults.clone();
+        assert!(!clone.has(Fault::NoKeyAck));
+        assert!(faults.has(Fault::DropExt));
+        assert_eq!(faults.take_reached(), ["drop-ext", "no-key-ack"]);
+        assert!(clone.take_reached().is_empty());
     }
 
     #[test]

@@ -109,6 +109,13 @@ enum Next {
     Shutdown(Value),
 }
 
+/// The result of `reset` and `shutdown`: the fault switches the scenario that ends reached
+/// (`faultsReached`, an extension of the reference client's: `imspec selftest` runs a switch
+/// only on the scenarios whose clean run reached it).
+fn ended(faults: &Faults) -> Value {
+    json!({ "faultsReached": faults.take_reached() })
+}
+
 /// Serves the driver protocol on the process's stdin and stdout until `shutdown` or EOF.
 pub async fn serve_stdio(faults: Faults) -> Result<(), ClientError> {
     serve(
@@ -141,7 +148,7 @@ where
                 for (_, user) in users.drain() {
                     let _ = user.terminate(&out, "the driver was reset").await;
                 }
-                out.ok(&id, json!({}));
+                out.ok(&id, ended(&faults));
             }
             Next::Shutdown(id) => {
                 shutdown_id = Some(id);
@@ -153,7 +160,7 @@ where
         user.terminate(&out, "the driver shut down");
     }
     if let Some(id) = shutdown_id {
-        out.ok(&id, json!({}));
+        out.ok(&id, ended(&faults));
     }
     drop(out);
     writer.await??;

@@ -272,16 +272,17 @@ impl Driver {
     /// Asks a driver that announced `reset` to become as fresh as a new process (every
     /// connection closed, every handler and per-user state dropped), for reuse by another
     /// scenario. What it sends before the reply still belongs to the scenario that ends.
+    /// Returns the reply's result.
     pub async fn reset(
         &mut self,
         scenario_id: &str,
         deadline: Instant,
-    ) -> Result<(), DriverFailure> {
+    ) -> Result<Value, DriverFailure> {
         let reply = self
             .call("reset", None, json!({"scenario": scenario_id}), deadline)
             .await?;
         if reply.ok {
-            return Ok(());
+            return Ok(reply.result.unwrap_or_default());
         }
         Err(self.fail(DriverFailure::Protocol(format!(
             "driver refused reset: {}",
@@ -481,15 +482,16 @@ impl Driver {
 
     /// Asks the driver to shut down and waits for it to exit. A driver that does not answer,
     /// or is still running 2 s after answering, is killed with its process group and reported.
-    pub async fn shutdown(&mut self, deadline: Instant) -> Result<(), DriverFailure> {
+    /// Returns the reply's result (null when the driver was broken already).
+    pub async fn shutdown(&mut self, deadline: Instant) -> Result<Value, DriverFailure> {
         let outcome = if self.broken.is_some() {
-            Ok(())
+            Ok(Value::Null)
         } else {
             match self.call("shutdown", None, json!({}), deadline).await {
-                Ok(_) => {
+                Ok(reply) => {
                     self.stdin = None;
                     match tokio::time::timeout(EXIT_GRACE, self.child.wait()).await {
-                        Ok(Ok(status)) if status.success() => Ok(()),
+                        Ok(Ok(status)) if status.success() => Ok(reply.result.unwrap_or_default()),
                         Ok(Ok(status)) => Err(DriverFailure::Protocol(format!(
                             "driver exited with {status} after shutdown (the protocol asks for 0)"
                         ))),

@@ -344,10 +344,10 @@ pub fn selftest(matrix: &KillMatrix) -> String {
                             (row.clean.verdict.label())
                         }
                         @for (switch, cell) in matrix.switches.iter().zip(&row.under) {
-                            td.cell.(if cell.killed() { "killed" } else { "survived" })
+                            td.cell.(if cell.killed() { "killed" } else if cell.ran { "survived" } else { "not-reached" })
                                 .declared[row.declared.contains(switch)]
-                                title={ (switch) ": " (cell.verdict.label()) @if let Some(f) = &cell.failure { ": " (f) } } {
-                                (if cell.killed() { "killed" } else { "-" })
+                                title={ (switch) ": " @if cell.ran { (cell.verdict.label()) } @else { "not run: the clean run never reached it" } @if let Some(f) = &cell.failure { ": " (f) } } {
+                                (if cell.killed() { "killed" } else if cell.ran { "-" } else { "" })
                             }
                         }
                     }

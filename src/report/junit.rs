@@ -138,6 +138,7 @@ mod tests {
             remarks: Vec::new(),
             steps: Vec::new(),
             wire: Vec::new(),
+            faults_reached: None,
         }
     }
 

@@ -193,6 +193,10 @@ impl Sink for Terminal {
         self.collected.record(event);
         match event {
             RunEvent::Started { total, client } => {
+                // a run in phases (selftest: the clean column, then the switches) starts again
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
                 self.say(&format!(
                     "running {total} scenario{} against {client}",
                     if *total == 1 { "" } else { "s" }
@@ -250,12 +254,19 @@ pub fn kill_matrix(matrix: &KillMatrix) -> String {
         .max()
         .unwrap_or(8)
         .max(8);
+    let ran = matrix
+        .rows
+        .iter()
+        .map(|r| 1 + r.under.iter().filter(|c| c.ran).count())
+        .sum::<usize>();
     let mut out = format!(
-        "kill matrix: {} scenarios × {} fault switches ({} runs with the clean one)\n\
-         X killed and declared in killed_by, x killed, ! declared but survived, . survived\n\n",
+        "kill matrix: {} scenarios × {} fault switches ({ran} runs with the clean ones; {} not \
+         made, where the clean run never reached the switch)\n\
+         X killed and declared in killed_by, x killed, ! declared but survived, . survived, \
+         blank: not reached\n\n",
         matrix.rows.len(),
         matrix.switches.len(),
-        matrix.rows.len() * (matrix.switches.len() + 1)
+        matrix.rows.len() * (matrix.switches.len() + 1) - ran
     );
     out += &format!("{:<width$}  clean ", "");
     for i in 1..=matrix.switches.len() {
@@ -270,7 +281,8 @@ pub fn kill_matrix(matrix: &KillMatrix) -> String {
                 (true, true) => 'X',
                 (true, false) => 'x',
                 (false, true) => '!',
-                (false, false) => '.',
+                (false, false) if cell.ran => '.',
+                (false, false) => ' ',
             };
             out += &format!("{mark:>3}");
         }

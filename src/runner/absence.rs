@@ -202,7 +202,7 @@ impl<'a> Watch<'a> {
             let settled = self.settled_and_graced(driver, deadline).await;
             settled_at = Some(self.last_settle.get());
             match settled? {
-                Moved::Nothing => {
+                Moved::Nothing(_) => {
                     return scan(driver.events(), &mut checked, matches).ok_or(Missing::Absent);
                 }
                 Moved::Something => {}
@@ -211,11 +211,11 @@ impl<'a> Watch<'a> {
     }
 
     /// Collects everything the clients will do on their own (settle + grace, again while
-    /// something moves), for a `quiet` step to look at.
-    pub async fn quiesce(&self, driver: &mut Driver, deadline: Instant) -> Result<(), Missing> {
+    /// something moves), for a `quiet` step to look at; says where the run stood still.
+    pub async fn quiesce(&self, driver: &mut Driver, deadline: Instant) -> Result<Still, Missing> {
         loop {
-            if let Moved::Nothing = self.settled_and_graced(driver, deadline).await? {
-                return Ok(());
+            if let Moved::Nothing(still) = self.settled_and_graced(driver, deadline).await? {
+                return Ok(still);
             }
         }
     }
@@ -264,11 +264,11 @@ impl<'a> Watch<'a> {
             .next_line_until(grace_end)
             .await
             .map_err(Missing::Driver)?;
-        let moved = driver.log().len() != lines || self.control.moved_since(frames);
-        Ok(if moved {
+        let still = Still { frames, lines };
+        Ok(if still.moved_since(self.control, driver) {
             Moved::Something
         } else {
-            Moved::Nothing
+            Moved::Nothing(still)
         })
     }
 }
@@ -276,9 +276,25 @@ impl<'a> Watch<'a> {
 /// Whether anything moved during a grace.
 pub enum Moved {
     /// Nothing: what has not arrived will not.
-    Nothing,
+    Nothing(Still),
     /// Something: settle again.
     Something,
+}
+
+/// Where a settled and graced run stood still: the recorder's and the driver log's lengths
+/// when its grace began. While neither has grown (barriers aside), the run is still settled:
+/// a second look would settle and wait out a grace for nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Still {
+    frames: usize,
+    lines: usize,
+}
+
+impl Still {
+    /// Whether a frame, an HTTP exchange or a driver line came since.
+    pub fn moved_since(self, control: &Control, driver: &Driver) -> bool {
+        driver.log().len() != self.lines || control.moved_since(self.frames)
+    }
 }
 
 /// Asks the driver to fire `user`'s earliest timer due within `window` (`fire-timer`); how long

@@ -102,10 +102,12 @@ pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> 
     // A driver whose reset did not answer in time (or broke) is not reused: what it still does
     // would land in the next scenario (DRIVER-PROTOCOL.md, "Reuse": it is killed).
     let reset_done = ended.is_ok();
-    if let Err(e) = ended
-        && failure.is_none()
-    {
-        failure = Some(StepFailure::at_start(format!("{op}: {e}")));
+    match ended {
+        Ok(result) => run.faults_reached = faults_reached(&result),
+        Err(e) if failure.is_none() => {
+            failure = Some(StepFailure::at_start(format!("{op}: {e}")));
+        }
+        Err(_) => {}
     }
     run.stderr_tail = driver.stderr_tail();
     let completed = state.completed;
@@ -239,6 +241,17 @@ fn judge_transcript(
         }
         SnapshotOutcome::Unreadable(why) => Outcome::HarnessError(why),
     }
+}
+
+/// The `faultsReached` of a `reset` / `shutdown` result (the reference client's): the names, or
+/// `None` when the driver did not say (or said it in another shape).
+fn faults_reached(result: &serde_json::Value) -> Option<Vec<String>> {
+    result
+        .get("faultsReached")?
+        .as_array()?
+        .iter()
+        .map(|name| name.as_str().map(str::to_string))
+        .collect()
 }
 
 fn url_port(url: &str) -> u16 {

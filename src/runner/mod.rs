@@ -221,6 +221,9 @@ pub struct ScenarioRun {
     pub steps: Vec<StepRecord>,
     /// Every HTTP exchange and frame of the run, decoded, in order (for reports to draw).
     pub wire: Vec<WireEntry>,
+    /// The reference client's fault switches this run reached (its `reset` / `shutdown` reply's
+    /// `faultsReached`), when the driver said; `imspec selftest` runs the others on it no more.
+    pub faults_reached: Option<Vec<String>>,
 }
 
 impl ScenarioRun {
@@ -266,6 +269,7 @@ impl ScenarioRun {
             remarks: Vec::new(),
             steps: Vec::new(),
             wire: Vec::new(),
+            faults_reached: None,
         }
     }
 

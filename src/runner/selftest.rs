@@ -1,7 +1,8 @@
 //! `imspec selftest`: the proof that every verdict can fail. The suite runs against the
-//! reference client once clean (which must be all PASS) and once per fault switch, every
+//! reference client once clean (which must be all PASS), then once per fault switch, every
 //! (switch, scenario) pair through one job pool, and the result is the kill matrix: a scenario is
-//! killed by a switch when it does not PASS under it.
+//! killed by a switch when it does not PASS under it. A pair whose clean run passed without the
+//! client ever asking about the switch is not run: nothing in that run can differ under it.
 //!
 //! The gate: every scenario is killed by some switch, every switch kills some scenario, and each
 //! switch a scenario declares in `killed_by` really kills it. A switch that no scenario can kill
@@ -30,6 +31,10 @@ pub struct Cell {
     pub verdict: Verdict,
     /// The first broken expectation, when it did not pass.
     pub failure: Option<String>,
+    /// Whether the run was made. It is not when the scenario's clean run passed without the
+    /// reference client ever asking about the switch (its `faultsReached`): the switch changes
+    /// nothing there, so the run would be the clean run again, a PASS.
+    pub ran: bool,
 }
 
 impl Cell {
@@ -37,6 +42,16 @@ impl Cell {
         Cell {
             verdict: run.verdict,
             failure: run.failure_message(),
+            ran: true,
+        }
+    }
+
+    /// The cell of a run not made: the clean run passed and never reached the switch.
+    fn not_reached() -> Self {
+        Cell {
+            verdict: Verdict::Pass,
+            failure: None,
+            ran: false,
         }
     }
 
@@ -317,26 +332,51 @@ pub async fn run(
             config
         })
         .collect();
-    let work: Vec<_> = configs
+    let mut cells: Vec<Vec<Option<Cell>>> = vec![vec![None; configs.len()]; scenarios.len()];
+    let drivers = DriverPool::new(base.jobs);
+    // The clean column first: what each scenario's clean run reached decides which switches
+    // can change it.
+    let _ = events.send(RunEvent::Started {
+        total: scenarios.len(),
+        client: format!("{}: clean", base.client.label),
+    });
+    let clean: Vec<_> = scenarios
         .iter()
         .enumerate()
-        .flat_map(|(c, config)| {
-            scenarios
-                .iter()
-                .enumerate()
-                .map(move |(s, scenario)| ((c, s), scenario, config))
-        })
+        .map(|(s, scenario)| ((0, s), scenario, &configs[0]))
         .collect();
+    let mut reached: Vec<Option<Vec<String>>> = vec![None; scenarios.len()];
+    pool(clean, base.jobs, &drivers, None, |((c, s), run)| {
+        let _ = events.send(RunEvent::Finished(Box::new(run.clone())));
+        // only a clean pass stands for the runs it makes needless
+        if run.verdict == Verdict::Pass {
+            reached[s] = run.faults_reached.clone();
+        }
+        cells[s][c] = Some(Cell::of(&run));
+    })
+    .await;
+    // A switch the clean run never asked about changes nothing: the run under it would be the
+    // clean run again, so it is not made ([`Cell::not_reached`]).
+    let mut work = Vec::new();
+    for (c, config) in configs.iter().enumerate().skip(1) {
+        for (s, scenario) in scenarios.iter().enumerate() {
+            match &reached[s] {
+                Some(names) if !names.contains(&switches[c - 1]) => {
+                    cells[s][c] = Some(Cell::not_reached());
+                }
+                _ => work.push(((c, s), scenario, config)),
+            }
+        }
+    }
     let _ = events.send(RunEvent::Started {
         total: work.len(),
         client: format!(
-            "{}: clean and under {} fault switches",
+            "{} under {} fault switches ({} runs not made: the clean run never reached the switch)",
             base.client.label,
-            switches.len()
+            switches.len(),
+            scenarios.len() * switches.len() - work.len()
         ),
     });
-    let mut cells: Vec<Vec<Option<Cell>>> = vec![vec![None; configs.len()]; scenarios.len()];
-    let drivers = DriverPool::new(base.jobs);
     pool(work, base.jobs, &drivers, None, |((c, s), run)| {
         let _ = events.send(RunEvent::Finished(Box::new(run.clone())));
         cells[s][c] = Some(Cell::of(&run));
@@ -373,6 +413,7 @@ mod tests {
         Cell {
             verdict,
             failure: (verdict != Verdict::Pass).then(|| "broke".to_string()),
+            ran: true,
         }
     }
 

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
-use super::absence::{Missing, SETTLE_TIMEOUT, Timer, Watch};
+use super::absence::{Missing, SETTLE_TIMEOUT, Still, Timer, Watch};
 
 /// What one scenario's run keeps between steps.
 pub(super) struct State<'a> {
@@ -46,6 +46,10 @@ pub(super) struct State<'a> {
     pub(super) judge: Level,
     /// Wire-level failures that did not count (judging at guide level), with their step index.
     pub(super) notes: Vec<(usize, StepFailure)>,
+    /// Where the run last stood still, when only `quiet` steps came since: a `quiet` step (or
+    /// the settle before the transcript) right after another needs no settle of its own while
+    /// nothing moved (a refusal's "nobody else gets it" is a `quiet` per user, then the end).
+    still: Option<Still>,
 }
 
 /// Why a step did not go through.
@@ -87,6 +91,7 @@ impl<'a> State<'a> {
             completed: 0,
             judge,
             notes: Vec::new(),
+            still: None,
         }
     }
 
@@ -108,6 +113,9 @@ impl<'a> State<'a> {
             };
             let timeout = step.timeout.unwrap_or(self.step_timeout);
             let deadline = Instant::now() + timeout;
+            if step.timer || !matches!(step.action, Action::Quiet { .. }) {
+                self.still = None;
+            }
             let result = match self.step(driver, hello, step, deadline).await {
                 Ok(result) => result,
                 Err(broken) => {
@@ -202,12 +210,11 @@ impl<'a> State<'a> {
     /// Settles the run and waits out the grace, again while anything moves (`runner::absence`),
     /// before the transcript is taken; a run still moving at `deadline` is taken as it is.
     pub(super) async fn quiesce(
-        &self,
+        &mut self,
         driver: &mut Driver,
         deadline: Instant,
     ) -> Result<(), StepFailure> {
-        let recorder = self.server.recorder();
-        match self.watch(&recorder).quiesce(driver, deadline).await {
+        match self.stand_still(driver, deadline).await {
             Ok(()) | Err(Missing::Absent | Missing::Deadline) => Ok(()),
             Err(Missing::Unsettled(e)) => {
                 Err(StepFailure::at_start(format!("before the transcript: {e}")))
@@ -216,6 +223,21 @@ impl<'a> State<'a> {
                 Err(StepFailure::at_start(format!("before the transcript: {e}")))
             }
         }
+    }
+
+    /// Settles the run and waits out the grace, again while anything moves, unless it stood
+    /// still since the last time (see [`State::still`]).
+    async fn stand_still(&mut self, driver: &mut Driver, deadline: Instant) -> Result<(), Missing> {
+        if let Some(still) = self.still
+            && !still.moved_since(&self.control, driver)
+        {
+            return Ok(());
+        }
+        self.still = None;
+        let recorder = self.server.recorder();
+        let still = self.watch(&recorder).quiesce(driver, deadline).await?;
+        self.still = Some(still);
+        Ok(())
     }
 
     /// A watch on this run's server, for the absence rule (`runner::absence`).
@@ -244,7 +266,7 @@ impl<'a> State<'a> {
             .await
         {
             Ok(super::absence::Moved::Something) => Ok(false),
-            Ok(super::absence::Moved::Nothing) => {
+            Ok(super::absence::Moved::Nothing(_)) => {
                 *last_look = true;
                 Ok(false)
             }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 pub(super) async fn run(
-    state: &State<'_>,
+    state: &mut State<'_>,
     driver: &mut Driver,
     user: &str,
     window: Duration,
@@ -19,8 +19,7 @@ pub(super) async fn run(
     if timer {
         driver.drain_until(Instant::now() + window).await?;
     } else {
-        let recorder = state.server.recorder();
-        match state.watch(&recorder).quiesce(driver, deadline).await {
+        match state.stand_still(driver, deadline).await {
             Ok(()) | Err(Missing::Absent | Missing::Deadline) => {}
             Err(Missing::Unsettled(e)) => return Err(Broken::Expectation(e.to_string())),
             Err(Missing::Driver(e)) => return Err(e.into()),
