@@ -77,8 +77,9 @@ pub struct WorldSpec {
     /// The service's documented limit for a text or custom message, in bytes of the encoded
     /// `MessageBody` (Agora Chat reference, "Limitations": 5 KB). Bodies within it are what a
     /// real server delivers: `imspec fuzz`'s valid mode stays inside it, and what is past it is
-    /// hostile mode. The fake server does not refuse a longer message itself: how the real
-    /// server refuses one is not known here.
+    /// hostile mode. A client's longer text or custom message is refused with
+    /// `PERMISSION_DENIED "Sorry, data is too large"`, the status the 4.x SDKs map to 511
+    /// (wire-4.x section 1).
     pub message_limit_bytes: usize,
     /// The service's documented limit for the file of an image, voice, video or file message,
     /// in bytes (Agora Chat reference, "Limitations": 10 MB). An upload whose file is larger is

@@ -29,6 +29,10 @@ pub(crate) mod reason {
     pub const EXTERNAL_CALLBACK: &str = "rejected by external callback";
     /// `USER_MUTED` → `onMutedMessage`.
     pub const MUTED: &str = "user muted";
+    /// `PERMISSION_DENIED`: a text or custom message past the service's size limit. The 4.x
+    /// SDKs map it to 511 MESSAGE_SIZE_LIMIT (wire-4.x section 1, the send failure table), so
+    /// this is how the real server refuses one; 3.6.3 knows no such reason (604).
+    pub const TOO_LARGE: &str = "Sorry, data is too large";
 }
 
 /// Where an admitted message goes.
@@ -109,8 +113,19 @@ pub(crate) fn conference<'w>(spec: &'w WorldSpec, id: &str) -> Option<&'w GroupS
     spec.groups.get(id).or_else(|| spec.rooms.get(id))
 }
 
-/// The app-wide text filters: the sensitive-word list, then the external callback.
+/// The service's size limit for text and custom messages (`message_limit_bytes`, of the encoded
+/// body), then the app-wide text filters: the sensitive-word list, then the external callback.
 fn content_rules(spec: &WorldSpec, body: &MessageBody) -> Result<(), Status> {
+    use crate::wire::pb::message_body::content::Type as ContentType;
+    let limited = body.contents.iter().any(|c| {
+        matches!(
+            ContentType::try_from(c.r#type.unwrap_or_default()),
+            Ok(ContentType::Text | ContentType::Custom)
+        )
+    });
+    if limited && prost::Message::encoded_len(body) > spec.message_limit_bytes {
+        return Err(status(ErrorCode::PermissionDenied, reason::TOO_LARGE));
+    }
     let texts: Vec<&str> = body
         .contents
         .iter()
@@ -194,6 +209,32 @@ mod tests {
     fn refused(result: Result<Destination, Status>) -> (i32, String) {
         let status = result.expect_err("refused");
         (status.error_code.unwrap(), status.reason.unwrap())
+    }
+
+    #[test]
+    fn texts_and_custom_messages_past_the_size_limit_are_too_large_other_types_are_not() {
+        use crate::wire::pb::message_body::content::Type as ContentType;
+        let w = world();
+        let bob = jid::user("org#app", "bob");
+        let limit = w.spec().message_limit_bytes;
+        let long = "x".repeat(limit);
+        assert_eq!(
+            refused(admit(&w, "alice", &bob, &text(BodyType::Chat, &long))),
+            (ErrorCode::PermissionDenied as i32, reason::TOO_LARGE.into())
+        );
+        let within = "x".repeat(limit - 64);
+        assert!(admit(&w, "alice", &bob, &text(BodyType::Chat, &within)).is_ok());
+        let mut custom = text(BodyType::Chat, "");
+        custom.contents[0].r#type = Some(ContentType::Custom as i32);
+        custom.contents[0].custom_event = Some(long.clone());
+        assert_eq!(
+            refused(admit(&w, "alice", &bob, &custom)).1,
+            reason::TOO_LARGE
+        );
+        // a command's action has no documented limit
+        let mut command = custom.clone();
+        command.contents[0].r#type = Some(ContentType::Command as i32);
+        assert!(admit(&w, "alice", &bob, &command).is_ok());
     }
 
     #[test]
