@@ -28,7 +28,8 @@ pub struct MatrixArgs {
     /// Write the matrix as a self-contained HTML page here.
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
-    /// Scenarios run at once within a column [default: the number of cores].
+    /// Runs at once, across the columns [default: 2 per core: the real SDKs compute, but a run
+    /// also waits for settles].
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Default deadline of each step, in milliseconds.
@@ -80,7 +81,9 @@ pub async fn run(args: MatrixArgs) -> Result<Status, CliError> {
         update_snapshots: false,
         pending_snapshots: false,
         require_snapshots: false,
-        jobs: args.jobs.unwrap_or_else(super::default_jobs),
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| crate::runner::DRIVER_JOBS_PER_CORE * super::default_jobs()),
         expected: ExpectedFailures::default(),
     };
     let mut reports = Reports::default();

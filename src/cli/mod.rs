@@ -225,13 +225,14 @@ pub fn default_jobs() -> usize {
 
 /// Scenarios at once by default, after what the runs are bound by (README "Speed"): the
 /// reference client waits (on sockets), so [`runner::JOBS_PER_CORE`] per core; a driver given
-/// with `--client` (Node and an SDK bundle) computes, so one per core.
+/// with `--client` (Node and an SDK bundle) computes, so [`runner::DRIVER_JOBS_PER_CORE`].
 ///
 /// [`runner::JOBS_PER_CORE`]: crate::runner::JOBS_PER_CORE
+/// [`runner::DRIVER_JOBS_PER_CORE`]: crate::runner::DRIVER_JOBS_PER_CORE
 pub fn default_run_jobs(client: Option<&str>) -> usize {
     match client {
         None => crate::runner::JOBS_PER_CORE * default_jobs(),
-        Some(_) => default_jobs(),
+        Some(_) => crate::runner::DRIVER_JOBS_PER_CORE * default_jobs(),
     }
 }
 

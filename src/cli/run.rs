@@ -66,7 +66,7 @@ pub struct RunArgs {
     /// by the scenarios' checks alone (for CI).
     #[arg(long)]
     pub require_snapshots: bool,
-    /// Scenarios run at once [default: 8 per core for the reference client, which waits; one per
+    /// Scenarios run at once [default: 8 per core for the reference client, which waits; 2 per
     /// core for a --client driver, which computes].
     #[arg(long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,

@@ -399,6 +399,12 @@ fn build_filter(filters: &[String]) -> Result<Option<GlobSet>, SelectError> {
 /// answers), not by CPU: measured in README "Speed".
 pub const JOBS_PER_CORE: usize = 8;
 
+/// Scenarios at once per core by default for a driver given with `--client` (and for `imspec
+/// matrix`): such a driver computes (an SDK in Node), but one per core leaves a core idle while a
+/// scenario waits for a settle and its grace; each more job also loads more spare SDK realms.
+/// Measured in README "Speed".
+pub const DRIVER_JOBS_PER_CORE: usize = 2;
+
 /// How a run is steered beyond its [`RunConfig`].
 #[derive(Debug, Clone)]
 pub struct RunControl {
