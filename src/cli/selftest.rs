@@ -11,8 +11,10 @@ use std::time::Duration;
 
 /// What `imspec selftest --help` says before the flags.
 pub const LONG_ABOUT: &str = "Runs the suite against the reference client once clean (every scenario must \
-PASS) and once per fault switch, all runs through one job pool, and prints the kill matrix: \
-a scenario is killed by a switch when it does not PASS under it. Fails (exit 1) unless every \
+PASS), then under each fault switch, all runs through one job pool, and prints the kill matrix: \
+a scenario is killed by a switch when it does not PASS under it. A switch is run only on the \
+scenarios whose clean run made the client ask about it (the others would run clean again: a \
+blank cell, counted as a PASS). Fails (exit 1) unless every \
 scenario is killed by some switch, every switch kills some scenario, and every switch a \
 scenario declares in `killed_by` kills it.";
 
