@@ -568,3 +568,24 @@ async fn the_raw_websocket_takes_an_lz4_uplink_once_negotiated() {
     assert!(bad[0].starts_with("LZ4 frame crc32 is"), "{bad:?}");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_that_never_pulls_the_barrier_fails_the_settle_saying_what_the_server_saw() {
+    let server = FakeServer::start(world()).await.unwrap();
+    let mut alice = Client::connect(&server, Transport::Websocket).await;
+    alice.login(&server, "alice").await;
+    // alice reads the NOTICE and pulls nothing
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+    let error = server.control().settle_all(deadline).await.unwrap_err();
+    let notice = alice.recv().await;
+    assert_eq!(notice.command, Some(Command::Notice as i32));
+    let text = error.to_string();
+    assert!(
+        text.starts_with("alice's client never settled")
+            && text.contains(
+                "the server saw 1 s2c frame(s) (the last: a barrier frame, NOTICE), 0 c2s frame(s)"
+            ),
+        "{text}"
+    );
+    server.shutdown().await;
+}

@@ -158,7 +158,14 @@ impl Recorder {
             });
             log.len()
         };
-        self.inner.count.send_replace(len);
+        // Two records racing here may publish out of order: the count only grows.
+        self.inner.count.send_if_modified(|count| {
+            let grows = len > *count;
+            if grows {
+                *count = len;
+            }
+            grows
+        });
     }
 
     /// A copy of everything recorded so far.

@@ -32,13 +32,16 @@ pub enum SettleError {
     #[error(
         "{user}'s client never settled: it did not pull the `{BARRIER_QUEUE}` queue announced \
          by a NOTICE within {waited_ms} ms (a client that ignores NOTICEs, or waits on an \
-         unacked pull, does not)"
+         unacked pull, does not); {seen}"
     )]
     NoPull {
         /// The user whose socket did not answer.
         user: String,
         /// How long the settle waited in all.
         waited_ms: u128,
+        /// What the server saw of that user during the last round: the frames either way, the
+        /// last one of each, the socket events (so a rare failure says where it stopped).
+        seen: String,
     },
     /// Frames kept moving round after round.
     #[error(
@@ -100,6 +103,7 @@ impl Control {
             self.wait_pulls(mark, &expected, deadline)
                 .await
                 .map_err(|user| SettleError::NoPull {
+                    seen: seen_of(&recorder.since(mark), &user, round_started),
                     user,
                     waited_ms: started.elapsed().as_millis(),
                 })?;
@@ -208,6 +212,66 @@ pub(super) fn settles(kind: &ObservationKind, user: &str) -> bool {
         }
         ObservationKind::Http(_) => false,
     }
+}
+
+/// What `user`'s sockets did in a round that began at `round_started`, from its observations:
+/// how many frames went each way, the last of each (barrier frames named as such), socket
+/// events. The detail of a [`SettleError::NoPull`].
+fn seen_of(
+    observations: &[super::observe::Observation],
+    user: &str,
+    round_started: Instant,
+) -> String {
+    let mut parts = Vec::new();
+    for direction in [Direction::ServerToClient, Direction::ClientToServer] {
+        let frames: Vec<_> = observations
+            .iter()
+            .filter_map(|o| match &o.kind {
+                ObservationKind::Frame(f)
+                    if f.direction == direction && f.user.as_deref() == Some(user) =>
+                {
+                    Some(f)
+                }
+                _ => None,
+            })
+            .collect();
+        let last = frames.last().map_or(String::new(), |f| {
+            let kind = if is_barrier_frame(&f.view) {
+                "a barrier frame"
+            } else {
+                "another frame"
+            };
+            format!(
+                " (the last: {kind}, {})",
+                f.view
+                    .get("command")
+                    .and_then(Value::as_str)
+                    .unwrap_or("SYNC")
+            )
+        });
+        parts.push(format!(
+            "{} {} frame(s){last}",
+            frames.len(),
+            direction.as_str()
+        ));
+    }
+    let events: Vec<String> = observations
+        .iter()
+        .filter_map(|o| match &o.kind {
+            ObservationKind::Transport(t) if t.user.as_deref() == Some(user) => {
+                Some(format!("{:?}", t.what))
+            }
+            _ => None,
+        })
+        .collect();
+    if !events.is_empty() {
+        parts.push(format!("socket events {}", events.join(", ")));
+    }
+    format!(
+        "in its last round ({} ms) the server saw {}",
+        round_started.elapsed().as_millis(),
+        parts.join(", ")
+    )
 }
 
 /// One line naming an observation, for the error of a run that never settles.
