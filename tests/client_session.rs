@@ -553,3 +553,22 @@ async fn with_auto_reconnect_a_server_close_logs_in_again() {
     assert_eq!(provisions, 2);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn sync_says_idle_only_when_no_http_request_is_in_flight() {
+    let server = server().await;
+    let mut client = Client::start(Faults::none());
+    client.connect(&server, "alice", "pw").await;
+    let sync = client.request("sync", None, json!({})).await;
+    assert_eq!(client.reply(sync).await["result"], json!({"idle": true}));
+    // bob's token request goes to a listener that never answers: his login is in flight
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let urls = server.urls();
+    let args = json!({"password": "pw", "appKey": "org#app", "url": urls.sockjs,
+        "wsUrl": urls.websocket, "apiUrl": format!("http://{}", silent.local_addr().unwrap()),
+        "options": {}});
+    client.request("connect", Some("bob"), args).await;
+    let sync = client.request("sync", None, json!({})).await;
+    assert_eq!(client.reply(sync).await["result"], json!({"idle": false}));
+    server.shutdown().await;
+}

@@ -68,6 +68,13 @@ pub enum Command {
         /// How far ahead a timer may be due.
         within: Duration,
     },
+    /// `sync`, forwarded to every connection: answered once the connection has handled every
+    /// socket message and command before it and none of its HTTP requests is in flight, so
+    /// every callback that follows from what the server already sent is written.
+    Sync {
+        /// Answered then.
+        done: tokio::sync::oneshot::Sender<()>,
+    },
 }
 
 /// `Date(2010, 1, 1)` (1 February 2010, taken as UTC), the epoch of `getUniqueId`.

@@ -107,6 +107,30 @@ enum Next {
     Reset(Value),
     /// `shutdown`: answer this id and stop.
     Shutdown(Value),
+    /// `sync`: answer this id once every connection has handled what came before it.
+    Sync(Value),
+}
+
+/// How long `sync` waits for the connections before it answers `"idle": false` (an upload
+/// still in flight, a login still waiting for its token): the harness then waits its grace.
+const SYNC_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// `sync`: whether every connection handled everything before the request, with no HTTP
+/// request in flight, within [`SYNC_WAIT`]. A connection that has ended counts as done.
+async fn idle(users: &HashMap<String, UserHandle>) -> bool {
+    let waits: Vec<_> = users
+        .values()
+        .filter_map(|user| {
+            let (done, wait) = tokio::sync::oneshot::channel();
+            user.commands
+                .send(Command::Sync { done })
+                .ok()
+                .map(|()| wait)
+        })
+        .collect();
+    let all = futures_util::future::join_all(waits);
+    // a sender dropped unanswered is a task that ended: it wrote all it will
+    tokio::time::timeout(SYNC_WAIT, all).await.is_ok()
 }
 
 /// The result of `reset` and `shutdown`: the fault switches the scenario that ends reached
@@ -154,6 +178,9 @@ where
                 shutdown_id = Some(id);
                 break;
             }
+            // the reply is queued behind every event the connections queued before they
+            // answered, on the one writer
+            Next::Sync(id) => out.ok(&id, json!({ "idle": idle(&users).await })),
         }
     }
     for (_, user) in users.drain() {
@@ -213,11 +240,7 @@ fn handle_line(
         }
         "shutdown" => Next::Shutdown(id),
         "reset" => Next::Reset(id),
-        // the reply is queued behind every event queued before it, on the one writer
-        "sync" => {
-            out.ok(&id, json!({}));
-            Next::Continue
-        }
+        "sync" => Next::Sync(id),
         op if USER_OPS.contains(&op) || op == "fire-timer" => {
             user_op(&id, op, request.get("user"), args, out, users, faults);
             Next::Continue

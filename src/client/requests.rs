@@ -132,8 +132,8 @@ impl Session {
             Command::Download { id, args } => self.on_download(id, &args),
             Command::Disconnect { id } => self.on_disconnect(id),
             Command::FireTimer { id, within } => self.fire_timer(id, within),
-            // REST reads are awaited by the task itself (`history`).
-            Command::History { .. } | Command::Sessions { .. } => {}
+            // REST reads are awaited by the task itself (`history`), so is `sync`.
+            Command::History { .. } | Command::Sessions { .. } | Command::Sync { .. } => {}
         }
     }
 

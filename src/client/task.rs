@@ -33,12 +33,18 @@ async fn next_message(ws: &mut Option<Ws>) -> Option<Result<Message, String>> {
 }
 
 /// Writes the frames the handlers queued, starts their HTTP jobs (each answers on `http`); a
-/// close ends the socket (then `onClosed`).
-async fn flush(session: &mut Session, ws: &mut Option<Ws>, http: &mpsc::UnboundedSender<HttpDone>) {
+/// close ends the socket (then `onClosed`). Returns how many HTTP jobs it started.
+async fn flush(
+    session: &mut Session,
+    ws: &mut Option<Ws>,
+    http: &mpsc::UnboundedSender<HttpDone>,
+) -> usize {
+    let mut started = 0;
     for action in std::mem::take(&mut session.actions) {
         match action {
             Action::Http(job) => {
                 let http = http.clone();
+                started += 1;
                 tokio::spawn(async move {
                     let _ = http.send(attachments::perform(job).await);
                 });
@@ -61,6 +67,7 @@ async fn flush(session: &mut Session, ws: &mut Option<Ws>, http: &mpsc::Unbounde
             }
         }
     }
+    started
 }
 
 /// Runs one connection: `connect` request `id`, then requests from `commands` until the
@@ -75,7 +82,9 @@ pub async fn run(
     let mut session = Session::new(out, options, faults, id);
     let (http, mut http_done) = mpsc::unbounded_channel();
     let mut ws = login_and_open(&mut session).await;
-    flush(&mut session, &mut ws, &http).await;
+    // HTTP jobs started and not answered yet; `sync` requests waiting for them to be
+    let mut in_flight = flush(&mut session, &mut ws, &http).await;
+    let mut syncs = Vec::new();
     loop {
         let heartbeat_at = session.heartbeat_at;
         let q_timer_at = session.q_timer.as_ref().map(|(at, _)| *at);
@@ -86,15 +95,24 @@ pub async fn run(
             command = commands.recv() => match command {
                 Some(Command::History { id, args }) => session.fetch_history(id, &args).await,
                 Some(Command::Sessions { id }) => session.session_list(id).await,
+                Some(Command::Sync { done }) => syncs.push(done),
                 Some(command) => session.on_command(command),
                 None => break,
             },
             () = sleep_until(heartbeat_at) => session.on_heartbeat(),
             () = sleep_until(q_timer_at) => session.on_q_timer(),
             () = sleep_until(reconnect_at) => reconnect(&mut session, &mut ws).await,
-            Some(done) = http_done.recv() => session.on_http_done(done),
+            Some(done) = http_done.recv() => {
+                in_flight = in_flight.saturating_sub(1);
+                session.on_http_done(done);
+            }
         }
-        flush(&mut session, &mut ws, &http).await;
+        in_flight += flush(&mut session, &mut ws, &http).await;
+        if in_flight == 0 {
+            for done in syncs.drain(..) {
+                let _ = done.send(());
+            }
+        }
     }
 }
 

@@ -271,9 +271,11 @@ impl Live {
         if let Some(delivered) = case.as_delivered() {
             self.intact_if_handed_over(&delivered, from, &id)?;
         }
-        let closed = self.server.recorder().since(seen).iter().any(|o| {
-            matches!(&o.kind, ObservationKind::Transport(t)
+        let closed = self.server.recorder().read_since(seen, |observed| {
+            observed.iter().any(|o| {
+                matches!(&o.kind, ObservationKind::Transport(t)
                 if t.user.as_deref() == Some("bob") && matches!(t.what, TransportWhat::ClosedByClient))
+            })
         });
         if closed {
             return Err(CaseFailure::new(
@@ -408,23 +410,23 @@ impl Live {
 
     /// The last CHAT-like `MessageBody` alice sent since observation `seen`.
     fn uplink_body(&self, seen: usize) -> Option<pb::MessageBody> {
-        self.server
-            .recorder()
-            .since(seen)
-            .iter()
-            .filter_map(|o| match &o.kind {
-                ObservationKind::Frame(f)
-                    if f.direction == Direction::ClientToServer
-                        && f.user.as_deref() == Some("alice") =>
-                {
-                    let msync = frame::decode_msync(&f.bytes).ok()?;
-                    let ul = pb::CommSyncUl::decode(msync.payload.as_deref()?).ok()?;
-                    let body = pb::MessageBody::decode(ul.meta?.payload.as_deref()?).ok()?;
-                    (body.r#type.unwrap_or(0) <= 3 && !body.contents.is_empty()).then_some(body)
-                }
-                _ => None,
-            })
-            .next_back()
+        self.server.recorder().read_since(seen, |observed| {
+            observed
+                .iter()
+                .filter_map(|o| match &o.kind {
+                    ObservationKind::Frame(f)
+                        if f.direction == Direction::ClientToServer
+                            && f.user.as_deref() == Some("alice") =>
+                    {
+                        let msync = frame::decode_msync(&f.bytes).ok()?;
+                        let ul = pb::CommSyncUl::decode(msync.payload.as_deref()?).ok()?;
+                        let body = pb::MessageBody::decode(ul.meta?.payload.as_deref()?).ok()?;
+                        (body.r#type.unwrap_or(0) <= 3 && !body.contents.is_empty()).then_some(body)
+                    }
+                    _ => None,
+                })
+                .next_back()
+        })
     }
 }
 

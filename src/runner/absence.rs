@@ -95,6 +95,9 @@ pub struct Watch<'a> {
     grace: Duration,
     /// When the last settle ended.
     last_settle: std::cell::Cell<Instant>,
+    /// The recorder's length when the last grace was waited out in full: a socket the server
+    /// closed after it makes the next settle wait a grace again.
+    graced_to: std::cell::Cell<usize>,
 }
 
 impl<'a> Watch<'a> {
@@ -106,6 +109,7 @@ impl<'a> Watch<'a> {
             recorder,
             grace: grace(),
             last_settle: std::cell::Cell::new(Instant::now()),
+            graced_to: std::cell::Cell::new(0),
         }
     }
 
@@ -236,11 +240,13 @@ impl<'a> Watch<'a> {
             .settle_all(settle_by)
             .await
             .map_err(Missing::Unsettled)?;
+        let settled = self.recorder.len();
         // A driver that can (`sync`) hands over every callback its SDK has made so far,
         // including those it defers and those that need no frame (a dropped socket's onError).
+        let mut idle = false;
         if driver.can(crate::driver::protocol::Capability::Sync) {
             let lines = driver.log().len();
-            driver
+            let reply = driver
                 .call("sync", None, serde_json::json!({}), settle_by)
                 .await
                 .map_err(deadline_or_driver)?;
@@ -249,6 +255,29 @@ impl<'a> Watch<'a> {
                 self.last_settle.set(Instant::now());
                 return Ok(Moved::Something);
             }
+            idle = reply.ok && reply.result.is_some_and(|r| r["idle"] == true);
+        }
+        let (frames, lines) = (self.recorder.len(), driver.log().len());
+        // An idle driver (DRIVER-PROTOCOL.md, "Settling") has written every callback for what
+        // the server sent, and sent every frame its requests make: once the server has those
+        // frames too (one more settle), nothing is left in flight and no grace is needed;
+        // unless the server closed a socket since the last grace (no barrier goes through a
+        // closed socket, so the client may not have read the close yet).
+        if idle && !self.control.closed_by_server_since(self.graced_to.get()) {
+            self.control
+                .settle_all(settle_by)
+                .await
+                .map_err(Missing::Unsettled)?;
+            self.last_settle.set(Instant::now());
+            let still = Still {
+                frames: settled,
+                lines,
+            };
+            return Ok(if still.moved_since(self.control, driver) {
+                Moved::Something
+            } else {
+                Moved::Nothing(still)
+            });
         }
         self.last_settle.set(Instant::now());
         // On a loaded machine everything is slower, the driver's stdout too: the grace is at
@@ -257,13 +286,15 @@ impl<'a> Watch<'a> {
             .grace
             .max(2 * settling.elapsed())
             .max(2 * self.control.slowest_round());
-        let (frames, lines) = (self.recorder.len(), driver.log().len());
         let grace_end = (Instant::now() + grace).min(deadline);
         // Any line ends the grace early: it is looked at, and the run settled again.
-        driver
+        let interrupted = driver
             .next_line_until(grace_end)
             .await
             .map_err(Missing::Driver)?;
+        if !interrupted {
+            self.graced_to.set(frames);
+        }
         let still = Still { frames, lines };
         Ok(if still.moved_since(self.control, driver) {
             Moved::Something

@@ -114,10 +114,14 @@ pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> 
     let noted: Vec<usize> = state.notes.iter().map(|(i, _)| *i).collect();
     run.notes = state.notes.into_iter().map(|(_, f)| f).collect();
 
-    let observations = server.recorder().observations();
+    // what the server saw up to here: its shutdown's socket closes are not the scenario's
+    let recorder = server.recorder();
+    let end = recorder.len();
     let port = url_port(&server.urls().api);
     server.shutdown().await;
-    let text = transcript::build(&observations, driver.log(), port, run.hello.as_ref());
+    let text = recorder.read_since(0, |seen| {
+        transcript::build(&seen[..end], driver.log(), port, run.hello.as_ref())
+    });
     if reuse
         && reset_done
         && !driver.is_broken()
@@ -133,7 +137,7 @@ pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> 
         }
     });
     run.steps = sequence::steps(scenario, completed, broken, &noted);
-    run.wire = sequence::wire(&observations);
+    run.wire = recorder.read_since(0, |seen| sequence::wire(&seen[..end]));
     run.outcome = match failure {
         Some(f) if f.harness => Outcome::HarnessError(f.message),
         Some(f) if f.unsupported => Outcome::Unsupported(f.message),

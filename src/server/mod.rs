@@ -479,11 +479,11 @@ impl Control {
         let sockets = socket::notify(&self.shared, user, &notice).await;
         loop {
             let seen = recorder.len();
-            let settled = recorder
-                .since(from)
-                .iter()
-                .filter(|o| settle::settles(&o.kind, user))
-                .count();
+            let settled = recorder.read_since(from, |seen| {
+                seen.iter()
+                    .filter(|o| settle::settles(&o.kind, user))
+                    .count()
+            });
             if settled >= sockets {
                 return true;
             }

@@ -183,6 +183,14 @@ impl Recorder {
         log.get(from..).map(<[_]>::to_vec).unwrap_or_default()
     }
 
+    /// Runs `f` over the observations from position `from` on without copying them: the way
+    /// to look at the log in a loop (a frame view is a JSON tree, costly to clone). The log is
+    /// locked while `f` runs, so `f` only looks.
+    pub fn read_since<R>(&self, from: usize, f: impl FnOnce(&[Observation]) -> R) -> R {
+        let log = self.inner.log.lock().unwrap_or_else(|p| p.into_inner());
+        f(log.get(from..).unwrap_or_default())
+    }
+
     /// How many observations there are.
     pub fn len(&self) -> usize {
         *self.inner.count.borrow()

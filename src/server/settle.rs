@@ -103,7 +103,7 @@ impl Control {
             self.wait_pulls(mark, &expected, deadline)
                 .await
                 .map_err(|user| SettleError::NoPull {
-                    seen: seen_of(&recorder.since(mark), &user, round_started),
+                    seen: recorder.read_since(mark, |seen| seen_of(seen, &user, round_started)),
                     user,
                     waited_ms: started.elapsed().as_millis(),
                 })?;
@@ -111,14 +111,15 @@ impl Control {
             self.shared
                 .slowest_round_us
                 .fetch_max(took, std::sync::atomic::Ordering::Relaxed);
-            let moved = recorder
-                .since(mark)
-                .into_iter()
-                .rev()
-                .find(|o| !is_barrier_observation(&o.kind));
+            let moved = recorder.read_since(mark, |seen| {
+                seen.iter()
+                    .rev()
+                    .find(|o| !is_barrier_observation(&o.kind))
+                    .map(|o| describe(&o.kind))
+            });
             match moved {
                 None => return Ok(Settled { rounds: round }),
-                Some(o) => last = describe(&o.kind),
+                Some(what) => last = what,
             }
         }
         Err(SettleError::Moving {
@@ -140,11 +141,20 @@ impl Control {
     /// Whether anything but barrier frames was recorded from position `mark` of the recorder
     /// on: a frame either way, an HTTP exchange, a socket event.
     pub fn moved_since(&self, mark: usize) -> bool {
-        self.shared
-            .recorder
-            .since(mark)
-            .iter()
-            .any(|o| !is_barrier_observation(&o.kind))
+        self.shared.recorder.read_since(mark, |seen| {
+            seen.iter().any(|o| !is_barrier_observation(&o.kind))
+        })
+    }
+
+    /// Whether the server closed a socket (or saw one fail) from position `mark` of the
+    /// recorder on: the client learns it from its socket alone, never through a barrier.
+    pub fn closed_by_server_since(&self, mark: usize) -> bool {
+        self.shared.recorder.read_since(mark, |seen| {
+            seen.iter().any(|o| {
+                matches!(&o.kind, ObservationKind::Transport(t)
+                    if matches!(t.what, TransportWhat::ClosedByServer { .. }))
+            })
+        })
     }
 
     /// Waits until each user in `expected` has as many barrier answers or closes recorded since
@@ -158,18 +168,22 @@ impl Control {
         let recorder = &self.shared.recorder;
         loop {
             let seen = recorder.len();
-            let observed = recorder.since(from);
-            let short = expected.iter().find(|&(user, &sockets)| {
-                observed.iter().filter(|o| settles(&o.kind, user)).count() < sockets
+            let short = recorder.read_since(from, |observed| {
+                expected
+                    .iter()
+                    .find(|&(user, &sockets)| {
+                        observed.iter().filter(|o| settles(&o.kind, user)).count() < sockets
+                    })
+                    .map(|(user, _)| user.clone())
             });
-            let Some((user, _)) = short else {
+            let Some(user) = short else {
                 return Ok(());
             };
             if tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))
                 .await
                 .is_err()
             {
-                return Err(user.clone());
+                return Err(user);
             }
         }
     }

@@ -25,23 +25,29 @@ pub(super) async fn run(
     let mut last_look = false;
     loop {
         let seen = recorder.len();
-        for o in recorder.observations() {
-            let ObservationKind::Frame(f) = &o.kind else {
-                continue;
-            };
-            if state.used_frames.contains(&o.seq)
-                || f.direction != direction
-                || user.is_some_and(|u| f.user.as_deref() != Some(u))
-            {
-                continue;
-            }
-            match matching::check(&matches, &f.view, "frame") {
-                Ok(()) => {
-                    state.used_frames.insert(o.seq);
-                    return Ok(Some(f.view.clone()));
+        let found = recorder.read_since(0, |observed| {
+            observed.iter().find_map(|o| {
+                let ObservationKind::Frame(f) = &o.kind else {
+                    return None;
+                };
+                if state.used_frames.contains(&o.seq)
+                    || f.direction != direction
+                    || user.is_some_and(|u| f.user.as_deref() != Some(u))
+                {
+                    return None;
                 }
-                Err(m) => closest = Some(m.to_string()),
-            }
+                match matching::check(&matches, &f.view, "frame") {
+                    Ok(()) => Some((o.seq, f.view.clone())),
+                    Err(m) => {
+                        closest = Some(m.to_string());
+                        None
+                    }
+                }
+            })
+        });
+        if let Some((seq, view)) = found {
+            state.used_frames.insert(seq);
+            return Ok(Some(view));
         }
         let gone = if timer && !last_look {
             tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))

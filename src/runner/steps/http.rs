@@ -24,23 +24,29 @@ pub(super) async fn run(
     let mut closest: Option<String> = None;
     let mut last_look = false;
     loop {
-        for o in recorder.observations() {
-            let ObservationKind::Http(h) = &o.kind else {
-                continue;
-            };
-            if state.used_http.contains(&o.seq)
-                || user.is_some_and(|u| h.user.as_deref() != Some(u))
-            {
-                continue;
-            }
-            let view = serde_json::to_value(h).unwrap_or(Value::Null);
-            match matching::check(&matches, &view, "http") {
-                Ok(()) => {
-                    state.used_http.insert(o.seq);
-                    return Ok(Some(view));
+        let found = recorder.read_since(0, |observed| {
+            observed.iter().find_map(|o| {
+                let ObservationKind::Http(h) = &o.kind else {
+                    return None;
+                };
+                if state.used_http.contains(&o.seq)
+                    || user.is_some_and(|u| h.user.as_deref() != Some(u))
+                {
+                    return None;
                 }
-                Err(m) => closest = Some(m.to_string()),
-            }
+                let view = serde_json::to_value(h).unwrap_or(Value::Null);
+                match matching::check(&matches, &view, "http") {
+                    Ok(()) => Some((o.seq, view)),
+                    Err(m) => {
+                        closest = Some(m.to_string());
+                        None
+                    }
+                }
+            })
+        });
+        if let Some((seq, view)) = found {
+            state.used_http.insert(seq);
+            return Ok(Some(view));
         }
         let gone = state
             .gone_after_look(
