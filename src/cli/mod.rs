@@ -223,9 +223,9 @@ pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Scenarios at once by default, after what the runs are bound by (README "Speed"): the
-/// reference client waits (on sockets), so [`runner::JOBS_PER_CORE`] per core; a driver given
-/// with `--client` (Node and an SDK bundle) computes, so [`runner::DRIVER_JOBS_PER_CORE`].
+/// Scenarios at once by default, after what the runs are bound by (README "Speed"):
+/// [`runner::JOBS_PER_CORE`] per core for the reference client, [`runner::DRIVER_JOBS_PER_CORE`]
+/// for a driver given with `--client` (Node and an SDK bundle, which computes more).
 ///
 /// [`runner::JOBS_PER_CORE`]: crate::runner::JOBS_PER_CORE
 /// [`runner::DRIVER_JOBS_PER_CORE`]: crate::runner::DRIVER_JOBS_PER_CORE

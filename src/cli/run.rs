@@ -66,8 +66,8 @@ pub struct RunArgs {
     /// by the scenarios' checks alone (for CI).
     #[arg(long)]
     pub require_snapshots: bool,
-    /// Scenarios run at once [default: 8 per core for the reference client, which waits; 2 per
-    /// core for a --client driver, which computes].
+    /// Scenarios run at once [default: 3 per core for the reference client; 2 per core for a
+    /// --client driver, which computes more].
     #[arg(long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
     /// Run each scenario N times; a scenario whose verdict or transcript changes between runs

@@ -120,6 +120,9 @@ pub struct Driver {
     broken: Option<DriverFailure>,
     /// What its `hello` announced (nothing before it answered).
     announced: Option<Hello>,
+    /// Whether a `sync` reply of this driver said `"idle": true` (DRIVER-PROTOCOL.md,
+    /// "Settling"): its absence checks then need no grace.
+    answers_idle: bool,
 }
 
 impl Driver {
@@ -204,6 +207,7 @@ impl Driver {
             log: Vec::new(),
             broken: None,
             announced: None,
+            answers_idle: false,
         })
     }
 
@@ -267,6 +271,31 @@ impl Driver {
     /// Whether its `hello` announced `capability`.
     pub fn can(&self, capability: Capability) -> bool {
         self.announced.as_ref().is_some_and(|h| h.can(capability))
+    }
+
+    /// Whether a `sync` reply of this driver has said `"idle": true`.
+    pub fn answers_idle(&self) -> bool {
+        self.answers_idle
+    }
+
+    /// Notes that a `sync` reply said `"idle": true`.
+    pub fn note_idle_answer(&mut self) {
+        self.answers_idle = true;
+    }
+
+    /// Asks a driver that announced `sync`, before its first scenario, whether it answers
+    /// `idle` (with no connection it is idle if it ever says so), so that its first absence
+    /// check already waits no grace. A failure here shows again at the scenario's first step.
+    pub async fn probe_idle(&mut self, deadline: Instant) {
+        if !self.can(Capability::Sync) {
+            return;
+        }
+        if let Ok(reply) = self.call("sync", None, json!({}), deadline).await
+            && reply.ok
+            && reply.result.is_some_and(|r| r["idle"] == true)
+        {
+            self.answers_idle = true;
+        }
     }
 
     /// Asks a driver that announced `reset` to become as fresh as a new process (every

@@ -95,8 +95,8 @@ pub struct Watch<'a> {
     grace: Duration,
     /// When the last settle ended.
     last_settle: std::cell::Cell<Instant>,
-    /// The recorder's length when the last grace was waited out in full: a socket the server
-    /// closed after it makes the next settle wait a grace again.
+    /// The recorder's length when this watch last waited a grace out in full (0: never): a
+    /// socket the server closed after it makes the next settle wait a grace again.
     graced_to: std::cell::Cell<usize>,
 }
 
@@ -181,8 +181,14 @@ impl<'a> Watch<'a> {
         let mut checked = from;
         let mut settled_at: Option<Instant> = None;
         // Most awaited events are on their way: give them the grace before the first settle
-        // (a settle is a round trip through every client).
-        let first_wait = (Instant::now() + self.grace).min(deadline);
+        // (a settle is a round trip through every client). A driver that answers `idle` is
+        // settled in a few round trips, with no grace: settle at once.
+        let wait = if driver.answers_idle() {
+            Duration::ZERO
+        } else {
+            self.grace
+        };
+        let first_wait = (Instant::now() + wait).min(deadline);
         while scan(driver.events(), &mut checked, matches).is_none()
             && !driver.has_exception(user)
             && driver
@@ -256,13 +262,17 @@ impl<'a> Watch<'a> {
                 return Ok(Moved::Something);
             }
             idle = reply.ok && reply.result.is_some_and(|r| r["idle"] == true);
+            if idle {
+                driver.note_idle_answer();
+            }
         }
         let (frames, lines) = (self.recorder.len(), driver.log().len());
         // An idle driver (DRIVER-PROTOCOL.md, "Settling") has written every callback for what
         // the server sent, and sent every frame its requests make: once the server has those
         // frames too (one more settle), nothing is left in flight and no grace is needed;
-        // unless the server closed a socket since the last grace (no barrier goes through a
-        // closed socket, so the client may not have read the close yet).
+        // unless the server closed a socket since this watch's last grace, or in the run before
+        // it (no barrier goes through a closed socket, so the client may not have read the
+        // close yet).
         if idle && !self.control.closed_by_server_since(self.graced_to.get()) {
             self.control
                 .settle_all(settle_by)

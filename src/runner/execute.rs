@@ -41,7 +41,11 @@ pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> 
         Some(Pooled { driver, hello }) => (driver, Ok(hello)),
         None => match Driver::spawn(&config.client.command, &scenario.id, &config.client.env) {
             Ok(mut driver) => {
-                let hello = driver.hello(Instant::now() + step_timeout).await;
+                let deadline = Instant::now() + step_timeout;
+                let hello = driver.hello(deadline).await;
+                if hello.is_ok() {
+                    driver.probe_idle(deadline).await;
+                }
                 (driver, hello)
             }
             Err(e) => {

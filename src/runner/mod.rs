@@ -395,9 +395,10 @@ fn build_filter(filters: &[String]) -> Result<Option<GlobSet>, SelectError> {
     })
 }
 
-/// Scenarios at once per core by default. A run is bound by waiting (on sockets, on the driver's
-/// answers), not by CPU: measured in README "Speed".
-pub const JOBS_PER_CORE: usize = 8;
+/// Scenarios at once per core by default for the reference client. Once an idle driver needed no
+/// grace (`sync`), a run became bound by CPU: more jobs only add processes and memory (measured
+/// in README "Speed": 6 jobs on 2 cores 0.77 s, 4 jobs 0.85 s, 16 jobs 0.82 s).
+pub const JOBS_PER_CORE: usize = 3;
 
 /// Scenarios at once per core by default for a driver given with `--client` (and for `imspec
 /// matrix`): such a driver computes (an SDK in Node), but one per core leaves a core idle while a
