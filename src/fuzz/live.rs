@@ -80,6 +80,7 @@ impl Live {
         let mut driver = Driver::spawn(&client.command, "fuzz", &client.env)?;
         let deadline = Instant::now() + timeout.max(Duration::from_secs(30));
         driver.hello(deadline).await?;
+        driver.probe_idle(deadline).await;
         let urls = server.urls();
         for user in ["alice", "bob"] {
             let args = json!({"password": PASSWORD, "appKey": "org#app", "url": urls.sockjs,

@@ -12,6 +12,10 @@
 //! within the step's window fires, and the rule is applied again ([`Timer`]); when none is due,
 //! the rule is applied once more, since the client's clock may have fired it already.
 //!
+//! A driver whose `sync` answers `idle` (nothing of its own in flight, DRIVER-PROTOCOL.md
+//! "Settling") needs no grace: one more settle after that answer, and what has not arrived will
+//! not (unless the server closed a socket: a close comes through no barrier).
+//!
 //! This module owns that rule; the steps call it.
 
 use crate::driver::protocol::Event;
