@@ -82,7 +82,7 @@ pub async fn run(
     let mut session = Session::new(out, options, faults, id);
     let (http, mut http_done) = mpsc::unbounded_channel();
     let mut ws = login_and_open(&mut session).await;
-    // HTTP jobs started and not answered yet; `sync` requests waiting for them to be
+    // HTTP jobs started and not answered yet, and the `sync` requests waiting until none is
     let mut in_flight = flush(&mut session, &mut ws, &http).await;
     let mut syncs = Vec::new();
     loop {
