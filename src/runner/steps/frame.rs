@@ -2,12 +2,12 @@
 //! matches. Each frame satisfies one step only. Absence is decided by the settle rule
 //! (`runner::absence`), or by the deadline for a `timer = true` step.
 
-use super::{Broken, State};
+use super::{Broken, State, take_first_match};
 use crate::driver::Driver;
-use crate::runner::matching;
 use crate::scenario::step::FrameStep;
 use crate::server::observe::ObservationKind;
 use serde_json::Value;
+use std::borrow::Cow;
 use tokio::time::Instant;
 
 pub(super) async fn run(
@@ -25,29 +25,24 @@ pub(super) async fn run(
     let mut last_look = false;
     loop {
         let seen = recorder.len();
-        let found = recorder.read_since(0, |observed| {
-            observed.iter().find_map(|o| {
-                let ObservationKind::Frame(f) = &o.kind else {
-                    return None;
-                };
-                if state.used_frames.contains(&o.seq)
-                    || f.direction != direction
-                    || user.is_some_and(|u| f.user.as_deref() != Some(u))
+        let found = take_first_match(
+            &recorder,
+            &mut state.used_frames,
+            &matches,
+            "frame",
+            &mut closest,
+            |kind| match kind {
+                ObservationKind::Frame(f)
+                    if f.direction == direction
+                        && user.is_none_or(|u| f.user.as_deref() == Some(u)) =>
                 {
-                    return None;
+                    Some(Cow::Borrowed(&f.view))
                 }
-                match matching::check(&matches, &f.view, "frame") {
-                    Ok(()) => Some((o.seq, f.view.clone())),
-                    Err(m) => {
-                        closest = Some(m.to_string());
-                        None
-                    }
-                }
-            })
-        });
-        if let Some((seq, view)) = found {
-            state.used_frames.insert(seq);
-            return Ok(Some(view));
+                _ => None,
+            },
+        );
+        if found.is_some() {
+            return Ok(found);
         }
         let gone = if timer && !last_look {
             tokio::time::timeout_at(deadline, recorder.wait_beyond(seen))

@@ -4,12 +4,12 @@
 //! satisfies one step only. Absence is decided by the settle rule (`runner::absence`), which
 //! waits for attachment requests in flight.
 
-use super::{Broken, State};
+use super::{Broken, State, take_first_match};
 use crate::driver::Driver;
-use crate::runner::matching;
 use crate::scenario::step::HttpStep;
 use crate::server::observe::ObservationKind;
 use serde_json::Value;
+use std::borrow::Cow;
 use tokio::time::Instant;
 
 pub(super) async fn run(
@@ -24,29 +24,21 @@ pub(super) async fn run(
     let mut closest: Option<String> = None;
     let mut last_look = false;
     loop {
-        let found = recorder.read_since(0, |observed| {
-            observed.iter().find_map(|o| {
-                let ObservationKind::Http(h) = &o.kind else {
-                    return None;
-                };
-                if state.used_http.contains(&o.seq)
-                    || user.is_some_and(|u| h.user.as_deref() != Some(u))
-                {
-                    return None;
+        let found = take_first_match(
+            &recorder,
+            &mut state.used_http,
+            &matches,
+            "http",
+            &mut closest,
+            |kind| match kind {
+                ObservationKind::Http(h) if user.is_none_or(|u| h.user.as_deref() == Some(u)) => {
+                    Some(Cow::Owned(serde_json::to_value(h).unwrap_or(Value::Null)))
                 }
-                let view = serde_json::to_value(h).unwrap_or(Value::Null);
-                match matching::check(&matches, &view, "http") {
-                    Ok(()) => Some((o.seq, view)),
-                    Err(m) => {
-                        closest = Some(m.to_string());
-                        None
-                    }
-                }
-            })
-        });
-        if let Some((seq, view)) = found {
-            state.used_http.insert(seq);
-            return Ok(Some(view));
+                _ => None,
+            },
+        );
+        if found.is_some() {
+            return Ok(found);
         }
         let gone = state
             .gone_after_look(

@@ -283,3 +283,37 @@ impl<'a> State<'a> {
         template::fill(value, &self.saved).map_err(|e| Broken::Expectation(e.to_string()))
     }
 }
+
+/// The first recorded observation not in `used` whose view matches `matches`, marked used.
+/// `view_of` gives an observation's view, or `None` for one of another kind or user; the last
+/// view that did not match is described in `closest` (`what` names the kind there). The log is
+/// read in place.
+pub(super) fn take_first_match(
+    recorder: &crate::server::observe::Recorder,
+    used: &mut HashSet<u64>,
+    matches: &Value,
+    what: &str,
+    closest: &mut Option<String>,
+    view_of: impl for<'a> Fn(
+        &'a crate::server::observe::ObservationKind,
+    ) -> Option<std::borrow::Cow<'a, Value>>,
+) -> Option<Value> {
+    let found = recorder.read_since(0, |observed| {
+        observed.iter().find_map(|o| {
+            if used.contains(&o.seq) {
+                return None;
+            }
+            let view = view_of(&o.kind)?;
+            match super::matching::check(matches, &view, what) {
+                Ok(()) => Some((o.seq, view.into_owned())),
+                Err(m) => {
+                    *closest = Some(m.to_string());
+                    None
+                }
+            }
+        })
+    });
+    let (seq, view) = found?;
+    used.insert(seq);
+    Some(view)
+}
