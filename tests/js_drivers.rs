@@ -1,6 +1,6 @@
 //! The JavaScript drivers beyond their suites: the transport each bundle gets (read from the
-//! bundle, not its version), and the protocol's `exception` event for an SDK that throws during
-//! `connect` (a bundle altered by the test), in Node and in Chromium.
+//! bundle, not its version), the protocol's `exception` event for an SDK that throws during
+//! `connect` (a bundle altered by the test), in Node and in Chromium, and `sync`'s `idle` in Node.
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
@@ -281,5 +281,81 @@ fn the_harness_fails_the_connect_step_with_the_sdks_exception() {
     assert!(
         scenario["duration_ms"].as_u64().unwrap() < 30_000,
         "waited for a deadline: {scenario}"
+    );
+}
+
+/// A Node driver answers `sync` with `idle` (DRIVER-PROTOCOL.md, "Settling") only when no realm
+/// has anything of its own under way: with no user it is idle; while alice's token request waits
+/// on a server that never answers, it is not; once that request has failed, it is again.
+#[test]
+fn a_node_driver_says_idle_only_when_no_request_of_its_sdks_is_in_flight() {
+    installed("drivers/websdk4", "easemob-websdk");
+    // accepts connections and holds them unanswered until told to drop them
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let (drop_tx, drop_rx) = mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let stream = silent.accept().map(|(stream, _)| stream);
+        let _ = drop_rx.recv();
+        drop(stream);
+    });
+    let mut child = Command::new("node")
+        .arg("drivers/websdk4/driver.mjs")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut send = |request: Value| writeln!(stdin, "{request}").unwrap();
+    let reply_to = |id: u64| -> Value {
+        loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no reply to request {id}"));
+            let value: Value = serde_json::from_str(&line).unwrap();
+            if value["id"] == id {
+                return value;
+            }
+        }
+    };
+    let sync = |id: u64| serde_json::json!({"id": id, "op": "sync", "args": {}});
+    send(serde_json::json!({"id": 1, "op": "hello", "args": {"protocol": 3}}));
+    assert_eq!(reply_to(1)["ok"], true);
+    send(sync(10));
+    assert_eq!(reply_to(10)["result"], serde_json::json!({"idle": true}));
+    send(
+        serde_json::json!({"id": 2, "op": "connect", "user": "alice", "args": {
+        "password": "x", "appKey": "org#app", "url": format!("http://127.0.0.1:{port}/ws"),
+        "wsUrl": format!("ws://127.0.0.1:{port}/websocket"),
+        "apiUrl": format!("http://127.0.0.1:{port}")}}),
+    );
+    for id in 11..14 {
+        send(sync(id));
+        let reply = reply_to(id);
+        assert_eq!(reply["result"], serde_json::json!({}), "{reply}");
+    }
+    drop_tx.send(()).unwrap(); // the token request fails: the connect is answered
+    let connect = reply_to(2);
+    assert_eq!(connect["ok"], false, "{connect}");
+    send(sync(20));
+    let after = reply_to(20);
+    send(serde_json::json!({"id": 999, "op": "shutdown"}));
+    let _ = reply_to(999);
+    let _ = child.wait();
+    holder.join().unwrap();
+    assert_eq!(
+        after["result"],
+        serde_json::json!({"idle": true}),
+        "{after}"
     );
 }

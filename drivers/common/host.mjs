@@ -2,12 +2,14 @@
 // request checks and routing, one realm per user (a Node worker, a Chromium page: the backend's),
 // spare realms loaded ahead, `hello`, `reset`, `shutdown`, and the `exception` event.
 //
-// A backend is {name, sdkName, probe(), newRealm(), reuseProbe?, close?()}:
+// A backend is {name, sdkName, probe(), newRealm(), reuseProbe?, tellsIdle?, close?()}
+// (`tellsIdle`: its realms' flush() says whether the realm is idle):
 // - probe(): Promise<{name?, version} | {error}>: what the bundle says about itself (when
 //   `reuseProbe`, the first spare realm's `ready` answers it instead);
 // - newRealm(): a realm loading the SDK: {ready: Promise<{version?, name?, error?}>, assign(user),
 //   request(id, op, args), flush(): Promise (resolves once every message the realm posted
-//   before has reached onMessage), dispose(): Promise}; the host sets realm.onMessage(m) and
+//   before has reached onMessage, with true when the realm was idle then: DRIVER-PROTOCOL.md,
+//   "Settling"), dispose(): Promise}; the host sets realm.onMessage(m) and
 //   realm.onExit(reason) before anything can arrive;
 // - close(): Promise, at shutdown (a browser to close).
 import readline from 'node:readline';
@@ -37,6 +39,7 @@ export function runHost(backend) {
   const spares = [];
   let shuttingDown = false;
   let sdkInfo = null;
+  let protocol = null; // the version `hello` agreed on
   let probePromise = null;
   const inflight = new Set(); // hello / reset still working
 
@@ -123,6 +126,7 @@ export function runHost(backend) {
     }
     const result = { driver: backend.name, sdk: info.name || backend.sdkName, sdkVersion: info.version, ops: OPS, protocol: asked };
     if (asked >= 2) { result.ops = [...OPS, ...V2_OPS]; result.capabilities = CAPABILITIES; }
+    protocol = asked;
     reply(req.id, true, result);
   }
 
@@ -147,7 +151,8 @@ export function runHost(backend) {
   }
 
   // Waits (at most 1.2 s: the harness allows a reset 2 s) until every callback the slots' realms
-  // made has been written.
+  // made has been written; resolves with each realm's answer (whether it was idle), or undefined
+  // when the wait ran out.
   function flushAll(slots) {
     const flushing = slots.filter((slot) => !slot.exited && slot.realm.flush).map((slot) => slot.realm.flush().catch(() => {}));
     return Promise.race([Promise.all(flushing), new Promise((r) => setTimeout(r, 1200))]);
@@ -204,7 +209,13 @@ export function runHost(backend) {
     if (op === 'reset') { track(id, reset(id)); return; }
     // `sync`: every callback the SDKs made so far is written before the reply (DRIVER-PROTOCOL.md,
     // "Settling"): each realm is flushed, as before a reset.
-    if (op === 'sync') { track(id, flushAll([...users.values()]).then(() => reply(id, true, {}))); return; }
+    // `idle` (version 3): every realm said it has nothing of its own under way (a realm that cannot
+    // tell, a Chromium page, says nothing, and the harness waits its grace).
+    if (op === 'sync') {
+      const tells = backend.tellsIdle && protocol >= 3;
+      track(id, flushAll([...users.values()]).then((idle) => reply(id, true, tells && idle && idle.every((i) => i === true) ? { idle: true } : {})));
+      return;
+    }
     if (!USER_OP_SET.has(op)) {
       reply(id, false, { type: 'unsupported', message: `op ${JSON.stringify(op)} is not implemented by ${backend.name}` });
       return;

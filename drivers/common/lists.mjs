@@ -3,7 +3,8 @@
 // its pages as it is (see chromium/page-script.mjs).
 
 /** Protocol versions these drivers speak; `hello` answers with the one asked for (3 adds generated
- * attachments, `file: {name, mime, size}`, and `download`'s `parseDownloadResponse`). */
+ * attachments, `file: {name, mime, size}`, `download`'s `parseDownloadResponse`, and `sync`'s
+ * `idle` from the Node drivers). */
 export const PROTOCOLS = [1, 2, 3];
 /** Optional features announced in `hello`'s result (protocol 2): `reset` serves many scenarios;
  * `immediate-callbacks`: every callback an SDK made before a `reset` or `shutdown` is written

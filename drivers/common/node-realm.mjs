@@ -42,6 +42,16 @@ import { bundleFacts, sdkVersion } from './bundle.mjs';
 const SELF = fileURLToPath(import.meta.url);
 /** Generations one worker serves before it is replaced (bounds what a reload could accumulate). */
 const RECYCLE_LIMIT = 40;
+/**
+ * A realm is idle (`sync`'s answer, DRIVER-PROTOCOL.md "Settling") only with no timer of its SDK
+ * due within this many ms: a callback the SDK defers by a timer is then either still to come on
+ * a timer the harness's grace would not wait for anyway (it waits 100 ms), or already made.
+ */
+const IDLE_HORIZON_MS = 1000;
+/** Generated functions (protobuf.js codecs) a worker keeps compiled for its later realms. */
+const FUNCTION_CACHE_LIMIT = 4096;
+/** IMSPEC_NODE_FUNCTION_CACHE=0: every realm compiles its generated functions itself (to compare). */
+const FUNCTION_CACHE = process.env.IMSPEC_NODE_FUNCTION_CACHE !== '0';
 /** Loaded workers kept idle for the next realms. */
 const IDLE_LIMIT = 4;
 /** IMSPEC_NODE_CODE_CACHE=0: every worker compiles the bundle itself (to compare). */
@@ -72,6 +82,7 @@ export function runNodeDriver(adapter) {
     name: adapter.name,
     sdkName: adapter.pkg,
     reuseProbe: !!adapter.reuseProbe,
+    tellsIdle: true,
     probe: () => probeInNode(params, recycle ? idle : null),
     newRealm: () => workerRealm(params, recycle ? idle : null),
   });
@@ -127,7 +138,7 @@ function startVessel(params, label = 'spare') {
   vessel.worker = startWorker(params, () => vessel.user ?? (vessel.gen === 0 ? label : 'spare'));
   vessel.worker.on('message', (m) => {
     if (m.kind === 'code-cache' || m.gen !== vessel.gen) return; // startWorker's, or of an earlier generation
-    if (m.kind === 'ready') { vessel.loaded = m; if (vessel.realm) vessel.realm.loaded(m); } else if (m.kind === 'flushed') { if (vessel.realm) vessel.realm.flushed(); } else if (vessel.realm) vessel.realm.onMessage(m);
+    if (m.kind === 'ready') { vessel.loaded = m; if (vessel.realm) vessel.realm.loaded(m); } else if (m.kind === 'flushed') { if (vessel.realm) vessel.realm.flushed(m.idle === true); } else if (vessel.realm) vessel.realm.onMessage(m);
   });
   vessel.worker.on('error', (e) => {
     process.stderr.write(`[${vessel.user ?? 'spare'}] worker error: ${e && e.stack || e}\n`);
@@ -156,9 +167,10 @@ function workerRealm(params, idle) {
   const realm = {
     ready: new Promise((resolve) => { loaded = resolve; }),
     loaded: (m) => loaded(m),
-    // every message the realm posted before this call has reached onMessage (one port, in order)
+    // every message the realm posted before this call has reached onMessage (one port, in order);
+    // resolves with whether the realm was idle then
     flush: () => new Promise((resolve) => { flushes.push(resolve); vessel.worker.postMessage({ kind: 'flush' }); }),
-    flushed: () => { const f = flushes.shift(); if (f) f(); },
+    flushed: (idle) => { const f = flushes.shift(); if (f) f(idle); },
     assign(u) { vessel.user = u; vessel.worker.postMessage({ kind: 'assign', user: u }); },
     request(id, op, args) { vessel.worker.postMessage({ kind: 'req', id, op, args }); },
     dispose: () => retire(vessel, realm, params, idle),
@@ -206,6 +218,8 @@ function workerThread(params) {
   const require = createRequire(path.join(params.dir, 'driver.mjs'));
   // IMSPEC_WEBSDK_TRACE=1: log every SDK callback's raw arguments (util.inspect) to stderr
   const TRACE = !!process.env.IMSPEC_WEBSDK_TRACE;
+  // IMSPEC_TRACE_GRACE=1 (the harness's): say why a `sync` found the realm not idle
+  const TRACE_IDLE = !!process.env.IMSPEC_TRACE_GRACE;
   const inspect = TRACE ? require('node:util').inspect : null;
   const trace = (name, args) => { if (TRACE) process.stderr.write(`TRACE ${name}(${[...args].map((a) => inspect(a, { depth: 6, breakLength: Infinity })).join(', ')})\n`); };
   const log = (...a) => process.stderr.write(a.map((x) => (typeof x === 'string' ? x : (x && x.stack) || String(x))).join(' ') + '\n');
@@ -218,6 +232,8 @@ function workerThread(params) {
   process.on('unhandledRejection', uncaught);
 
   installPolyfills(require, params);
+  quietConsole();
+  if (FUNCTION_CACHE) memoizeFunctionConstructor(globalThis);
   const opened = trackOpened(globalThis);
   const baseGlobals = new Set(Reflect.ownKeys(globalThis));
   const baseModules = new Set(Object.keys(require.cache));
@@ -284,7 +300,12 @@ function workerThread(params) {
     if (m.kind === 'recycle') { recycle(m.gen).catch((e) => log('recycling the realm failed:', e)); return; }
     if (m.kind === 'flush') {
       const mine = gen;
-      Promise.resolve(host && host.drained()).catch(() => {}).then(() => parentPort.postMessage({ kind: 'flushed', gen: mine }));
+      Promise.resolve(host && host.drained()).catch(() => {}).then(() => {
+        // idle (DRIVER-PROTOCOL.md, "Settling"): its requests handled, nothing of its own under way
+        const busy = !host ? 'no SDK loaded' : loading || waiting.length ? 'requests waiting for the SDK to load' : opened.busy(IDLE_HORIZON_MS);
+        if (TRACE_IDLE && busy) log(`not idle: ${busy}`);
+        parentPort.postMessage({ kind: 'flushed', gen: mine, idle: busy === null });
+      });
       return;
     }
     if (m.kind !== 'req' && m.kind !== 'assign') return;
@@ -294,29 +315,72 @@ function workerThread(params) {
 }
 
 /**
- * Registers every socket, request and timer the SDK opens, so that a recycled worker can close
- * them all: {closeAll()}. The global constructors and timer functions are replaced before the
- * SDK loads (it captures them at evaluation), with the same behaviour.
+ * Registers every socket, request and timer the SDK opens: {closeAll(), busy(horizonMs)}.
+ * closeAll() closes them all (a recycled worker); busy() says what the SDK still has under way of
+ * its own (null when nothing): a socket opening or closing, an HTTP request or file read not
+ * answered yet, a timer due within `horizonMs` (DRIVER-PROTOCOL.md, "Settling": `idle`). The
+ * global constructors and timer functions are replaced before the SDK loads (it captures them
+ * at evaluation), with the same behaviour.
  */
 function trackOpened(g) {
   const sockets = new Set();
   const requests = new Set();
-  const timers = new Set();
+  /** timer -> {due (performance.now() ms), period (intervals)} */
+  const timers = new Map();
+  let reads = 0; // FileReader reads not finished
+  let fetches = 0; // fetch() calls not settled
+  const SENT = Symbol('sent');
+  const DONE = Symbol('done');
   const BaseSocket = g.WebSocket;
   g.WebSocket = class WebSocket extends BaseSocket {
     constructor(...args) { super(...args); sockets.add(this); this.once('close', () => sockets.delete(this)); }
   };
   const BaseXhr = g.XMLHttpRequest;
   g.XMLHttpRequest = class XMLHttpRequest extends BaseXhr {
-    constructor(...args) { super(...args); requests.add(this); }
+    constructor(...args) {
+      super(...args);
+      requests.add(this);
+      this.addEventListener('loadend', () => { this[DONE] = true; requests.delete(this); });
+    }
+    send(...args) {
+      this[SENT] = true;
+      try { return super.send(...args); } catch (e) { this[SENT] = false; throw e; }
+    }
   };
+  if (g.FileReader && typeof g.FileReader.prototype._read === 'function') {
+    const BaseReader = g.FileReader;
+    g.FileReader = class FileReader extends BaseReader {
+      _read(...args) {
+        reads += 1;
+        const done = () => { reads -= 1; this.removeEventListener('loadend', done); };
+        this.addEventListener('loadend', done);
+        return super._read(...args);
+      }
+    };
+  }
+  if (typeof g.fetch === 'function') {
+    const baseFetch = g.fetch;
+    g.fetch = function fetch(...args) {
+      fetches += 1;
+      let p;
+      try { p = baseFetch(...args); } catch (e) { fetches -= 1; throw e; }
+      return p.finally(() => { fetches -= 1; });
+    };
+  }
   const { setTimeout: st, setInterval: si, clearTimeout: ct, clearInterval: ci } = g;
+  // Node's rule: a delay that is not a number in [1, 2^31 - 1] is 1 ms.
+  const delay = (ms) => { const n = Number(ms); return n >= 1 && n <= 2147483647 ? n : 1; };
   g.setTimeout = function setTimeout(fn, ms, ...rest) {
     const t = st((...a) => { timers.delete(t); if (typeof fn === 'function') fn(...a); }, ms, ...rest);
-    timers.add(t);
+    timers.set(t, { due: performance.now() + delay(ms) });
     return t;
   };
-  g.setInterval = function setInterval(fn, ms, ...rest) { const t = si(fn, ms, ...rest); timers.add(t); return t; };
+  g.setInterval = function setInterval(fn, ms, ...rest) {
+    const entry = { due: performance.now() + delay(ms), period: delay(ms) };
+    const t = si((...a) => { entry.due = performance.now() + entry.period; if (typeof fn === 'function') fn(...a); }, ms, ...rest);
+    timers.set(t, entry);
+    return t;
+  };
   g.clearTimeout = function clearTimeout(t) { timers.delete(t); ct(t); };
   g.clearInterval = function clearInterval(t) { timers.delete(t); ci(t); };
   const quiet = (o) => {
@@ -332,10 +396,59 @@ function trackOpened(g) {
         try { quiet(r); if (r.upload) quiet(r.upload); r._listeners = {}; if (r.upload) r.upload._listeners = {}; r.abort(); } catch { /* done */ }
       }
       requests.clear();
-      for (const t of timers) { ct(t); }
+      for (const t of timers.keys()) { ct(t); }
       timers.clear();
+      reads = 0;
+      fetches = 0;
+    },
+    busy(horizonMs) {
+      for (const s of sockets) if (s.readyState === BaseSocket.CONNECTING || s.readyState === BaseSocket.CLOSING) return 'a socket opening or closing';
+      for (const r of requests) if (r[SENT] && !r[DONE]) return 'an HTTP request in flight';
+      if (fetches > 0) return 'a fetch in flight';
+      if (reads > 0) return 'a file read in progress';
+      const now = performance.now();
+      for (const { due } of timers.values()) if (due - now <= horizonMs) return `a timer due in ${Math.round(due - now)} ms`;
+      return null;
     },
   };
+}
+
+/**
+ * The SDKs' own console lines (4.x writes a debug line, objects inspected, for each step of a
+ * login or a message) go nowhere unless IMSPEC_SDK_LOG=1: each cost the realm a format and a
+ * write through the worker's stdout pipe, and the driver and the harness a line to pass on, a
+ * tenth of the drivers' CPU. console.warn and console.error (the SDKs' errors) stay.
+ */
+function quietConsole() {
+  if (process.env.IMSPEC_SDK_LOG === '1') return;
+  for (const level of ['log', 'info', 'debug', 'trace', 'table', 'dir']) console[level] = () => {};
+}
+
+/**
+ * protobuf.js, in every SDK, generates the encoder, decoder and verifier of each message type at
+ * its first use in a realm (source text built, then `Function(...params, source)` compiled into a
+ * factory that is called with the type's scope). A recycled realm generates the same sources
+ * again: the factory compiled for a source is kept for the worker's later realms. A factory is
+ * pure (the closure it returns is new at each call), so sharing one shares no state. At most
+ * FUNCTION_CACHE_LIMIT sources are kept; `new Function` and `Function()` behave as before.
+ */
+function memoizeFunctionConstructor(g) {
+  const Base = g.Function;
+  const cache = new Map();
+  const compile = (args, make) => {
+    if (!args.every((a) => typeof a === 'string')) return make();
+    const key = args.join('\0');
+    let fn = cache.get(key);
+    if (fn === undefined) {
+      fn = make();
+      if (cache.size < FUNCTION_CACHE_LIMIT) cache.set(key, fn);
+    }
+    return fn;
+  };
+  g.Function = new Proxy(Base, {
+    apply: (target, self, args) => compile(args, () => Reflect.apply(target, self, args)),
+    construct: (target, args, newTarget) => compile(args, () => Reflect.construct(target, args, newTarget === g.Function ? target : newTarget)),
+  });
 }
 
 // ─────────────────────────────────────────────────────────────────────── polyfills / loading ──
