@@ -5,8 +5,8 @@
 use futures_util::{SinkExt as _, StreamExt as _};
 use imspec::server::observe::{ObservationKind, Transport, TransportWhat};
 use imspec::server::{
-    ChatType, FakeServer, Fault, FaultAction, FaultTrigger, ScriptedMessage, ServerError, UserSpec,
-    WorldSpec,
+    BARRIER_QUEUE, ChatType, FakeServer, Fault, FaultAction, FaultTrigger, RENOTIFY_AFTER,
+    ScriptedMessage, ServerError, UserSpec, WorldSpec,
 };
 use imspec::wire::pb::{
     self, CommSyncDl, CommSyncUl, CommUnreadDl, MessageBody, Meta, Provision, m_sync::Command,
@@ -574,18 +574,50 @@ async fn a_client_that_never_pulls_the_barrier_fails_the_settle_saying_what_the_
     let server = FakeServer::start(world()).await.unwrap();
     let mut alice = Client::connect(&server, Transport::Websocket).await;
     alice.login(&server, "alice").await;
-    // alice reads the NOTICE and pulls nothing
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+    // alice reads the NOTICE, and the one sent again after RENOTIFY_AFTER, and pulls nothing
+    let deadline = tokio::time::Instant::now() + RENOTIFY_AFTER + Duration::from_millis(50);
     let error = server.control().settle_all(deadline).await.unwrap_err();
-    let notice = alice.recv().await;
-    assert_eq!(notice.command, Some(Command::Notice as i32));
+    for _ in 0..2 {
+        let notice = alice.recv().await;
+        assert_eq!(notice.command, Some(Command::Notice as i32));
+    }
     let text = error.to_string();
     assert!(
         text.starts_with("alice's client never settled")
             && text.contains(
-                "the server saw 1 s2c frame(s) (the last: a barrier frame, NOTICE), 0 c2s frame(s)"
+                "the server saw 2 s2c frame(s) (the last: a barrier frame, NOTICE), 0 c2s frame(s)"
             ),
         "{text}"
     );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_drops_a_barrier_notice_settles_on_the_next_one() {
+    let server = FakeServer::start(world()).await.unwrap();
+    let mut alice = Client::connect(&server, Transport::Websocket).await;
+    alice.login(&server, "alice").await;
+    let control = server.control();
+    let settle =
+        tokio::spawn(async move { control.settle_all(tokio::time::Instant::now() + WAIT).await });
+    // the first NOTICE is dropped, as by a client busy with its own sync
+    let dropped = alice.recv().await;
+    assert_eq!(dropped.command, Some(Command::Notice as i32));
+    let again = alice.recv().await;
+    let queue = payload::<pb::CommNotice>(&again).queue.unwrap();
+    assert_eq!(queue.name.as_deref(), Some(BARRIER_QUEUE));
+    alice
+        .send(&sync(CommSyncUl {
+            queue: Some(queue),
+            ..Default::default()
+        }))
+        .await;
+    let answer: CommSyncDl = payload(&alice.recv().await);
+    assert_eq!(
+        answer.queue.and_then(|q| q.name).as_deref(),
+        Some(BARRIER_QUEUE)
+    );
+    let settled = settle.await.unwrap().unwrap();
+    assert_eq!(settled.rounds, 1);
     server.shutdown().await;
 }

@@ -98,7 +98,8 @@ export function runHost(backend) {
   // What the bundle says about itself ({name?, version} or {error}), probed once.
   async function sdkLoaded() {
     if (sdkInfo) return sdkInfo;
-    const timeout = new Promise((r) => setTimeout(() => r({ error: 'timeout loading the SDK' }), 15000).unref());
+    // below the harness's 60 s for a driver's start (DRIVER-PROTOCOL.md, `hello`)
+    const timeout = new Promise((r) => setTimeout(() => r({ error: 'timeout loading the SDK (50 s)' }), 50000).unref());
     let probe;
     if (backend.reuseProbe) {
       fillSpares(SPARES);

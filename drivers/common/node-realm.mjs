@@ -22,8 +22,8 @@
 // first worker that has served a user takes V8's code cache of the bundle (`createCachedData`
 // after use, so the functions its scenario ran are in it) and hands it to the main thread, which
 // passes it to every worker it starts after; it is also written to a file under
-// os.tmpdir()/imspec-v8-cache-<uid>/, named by a hash of the bundle's bytes, the Node version,
-// the platform and the V8/Node flags, so the next driver process starts with it (a file is
+// os.tmpdir()/imspec-v8-cache-<uid>/, named by a hash of the bundle's bytes and path, the Node
+// version, the platform and the V8/Node flags, so the next driver process starts with it (a file is
 // written to a temporary name and renamed, and carries its own checksum). A cache V8 rejects is
 // dropped and taken again; any error reading or writing it only means the bundle is compiled as
 // before. IMSPEC_NODE_CODE_CACHE=0 turns it off (to compare).
@@ -544,18 +544,20 @@ function compileBundle(file, held) {
   const bytes = fs.readFileSync(file);
   const source = `(function (exports, require, module, __filename, __dirname) { ${bytes.toString('utf8').replace(/^#!.*/, '')}\n})`;
   if (!CODE_CACHE) return { script: new vm.Script(source, { filename: file }), key: null, take: false };
-  const key = cacheKey(bytes);
+  const key = cacheKey(bytes, file);
   const cachedData = held && held.key === key ? held.data : readCodeCache(key);
   const script = new vm.Script(source, { filename: file, cachedData });
   return { script, key, take: !cachedData || script.cachedDataRejected === true };
 }
 
 // What a code cache is valid for: the bundle's bytes (the wrapper around them is this file's, so
-// CACHE_FORMAT changes with it), and what else V8 checks (its version, its flags) or could differ
-// between two Node installations sharing a temp folder.
-function cacheKey(bytes) {
+// CACHE_FORMAT changes with it), what else V8 checks (its version, its flags) or could differ
+// between two Node installations sharing a temp folder, and the bundle's path (the compiled code
+// carries the file name its stack traces show: a cache made from another copy of the same bundle
+// would name that copy).
+function cacheKey(bytes, file) {
   return crypto.createHash('sha256')
-    .update([CACHE_FORMAT, process.version, process.arch, process.platform, process.execArgv.join(' '), process.env.NODE_OPTIONS || ''].join('\0'))
+    .update([CACHE_FORMAT, process.version, process.arch, process.platform, process.execArgv.join(' '), process.env.NODE_OPTIONS || '', file].join('\0'))
     .update('\0').update(bytes).digest('hex').slice(0, 40);
 }
 

@@ -19,6 +19,12 @@ use tokio::time::Instant;
 /// says); a driver that hung in a step gets no more than this.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a new driver may take to answer `hello` (and the `sync` after it), at the least: a
+/// driver's start is not a step of the scenario (a JavaScript driver loads its SDK first, and
+/// measured, eight of them starting beside sixteen others on 2 cores, load 26, took over the
+/// 10 s step deadline). The scenario's step deadline applies when it is longer.
+pub const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Runs one scenario to its outcome. Never panics on bad input; every problem becomes part of
 /// the outcome.
 pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> ScenarioRun {
@@ -41,7 +47,7 @@ pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> 
         Some(Pooled { driver, hello }) => (driver, Ok(hello)),
         None => match Driver::spawn(&config.client.command, &scenario.id, &config.client.env) {
             Ok(mut driver) => {
-                let deadline = Instant::now() + step_timeout;
+                let deadline = Instant::now() + step_timeout.max(DRIVER_START_TIMEOUT);
                 let hello = driver.hello(deadline).await;
                 if hello.is_ok() {
                     driver.probe_idle(deadline).await;

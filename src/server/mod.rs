@@ -30,7 +30,7 @@ pub use clock::START_MS;
 pub const BARRIER_QUEUE: &str = "imspec-barrier";
 pub use chatfiles::sha256_hex;
 pub use faults::{Fault, FaultAction, FaultTrigger};
-pub use settle::{MAX_ROUNDS, SettleError, Settled, is_barrier_frame};
+pub use settle::{MAX_ROUNDS, RENOTIFY_AFTER, SettleError, Settled, is_barrier_frame};
 
 use crate::wire::jid;
 use crate::wire::pb::{self, Meta, meta::NameSpace};
