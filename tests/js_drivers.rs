@@ -40,15 +40,16 @@ fn throwing_bundle(dir: &Path) -> PathBuf {
     path
 }
 
-/// Talks to a driver directly: sends `lines`, then collects its stdout lines until `until`
-/// holds or `within` passes; then shuts it down.
-fn converse(
+/// Starts a driver (`sh -c command`, with `env`): the child, its stdin, and its stdout lines as
+/// they come (read on a thread of their own).
+fn start(
     command: &str,
     env: &[(&str, &str)],
-    lines: &[Value],
-    until: impl Fn(&Value) -> bool,
-    within: Duration,
-) -> Vec<Value> {
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    mpsc::Receiver<String>,
+) {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -58,7 +59,7 @@ fn converse(
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -68,6 +69,19 @@ fn converse(
             }
         }
     });
+    (child, stdin, rx)
+}
+
+/// Talks to a driver directly: sends `lines`, then collects its stdout lines until `until`
+/// holds or `within` passes; then shuts it down.
+fn converse(
+    command: &str,
+    env: &[(&str, &str)],
+    lines: &[Value],
+    until: impl Fn(&Value) -> bool,
+    within: Duration,
+) -> Vec<Value> {
+    let (mut child, mut stdin, rx) = start(command, env);
     for line in lines {
         writeln!(stdin, "{line}").unwrap();
     }
@@ -299,23 +313,7 @@ fn a_node_driver_says_idle_only_when_no_request_of_its_sdks_is_in_flight() {
         let _ = drop_rx.recv();
         drop(stream);
     });
-    let mut child = Command::new("node")
-        .arg("drivers/websdk4/driver.mjs")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, mut stdin, rx) = start("node drivers/websdk4/driver.mjs", &[]);
     let mut send = |request: Value| writeln!(stdin, "{request}").unwrap();
     let reply_to = |id: u64| -> Value {
         loop {
