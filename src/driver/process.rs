@@ -534,6 +534,8 @@ impl Driver {
             }
         };
         self.kill();
+        // Reaped here (bounded), not left to the runtime's background reaper.
+        let _ = tokio::time::timeout(EXIT_GRACE, self.child.wait()).await;
         // Once the process group is gone its stderr reaches EOF: collect the last lines (bounded,
         // in case something outside the group still holds the pipe).
         if let Some(reader) = self.stderr_reader.take() {
