@@ -7,7 +7,7 @@
 //! the acks that settle them are in `requests`.
 
 use super::faults::{Fault, Faults};
-use super::incoming::{self, MsgCache, Thrown};
+use super::incoming::{self, Dispatch, MsgCache, Thrown};
 use super::js;
 use super::options::ConnectOptions;
 use super::outgoing::{self, Identity, ProvisionFields};
@@ -542,20 +542,29 @@ impl Session {
                 emoji: self.options.emoji.as_ref(),
                 faults: &self.faults,
             };
-            let mut dispatched =
+            let dispatched =
                 incoming::metapayload(&dl.metas, dl.status.as_ref(), &cx, &mut self.cache);
-            if self.stalled {
-                dispatched.callbacks.clear();
-            }
             let mut received = Vec::new();
-            for (name, data) in dispatched.callbacks {
-                if self.suppressed(name, data.as_ref()) {
-                    continue;
+            for dispatch in dispatched.dispatches {
+                match dispatch {
+                    Dispatch::Callback(_) if self.stalled => {}
+                    Dispatch::Callback((name, data)) => {
+                        if self.suppressed(name, data.as_ref()) {
+                            continue;
+                        }
+                        if let Some(d) = data.as_ref().filter(|d| d["type"] == "chat") {
+                            received.push((d["id"].clone(), d["from"].clone()));
+                        }
+                        self.emit(name, data);
+                    }
+                    Dispatch::Thrown(Thrown(error)) => {
+                        self.stalled = self.faults.has(Fault::StallOnBadPayload);
+                        self.emit(
+                            "onError",
+                            Some(json!({"type": 604, "message": "decode message error", "data": error})),
+                        );
+                    }
                 }
-                if let Some(d) = data.as_ref().filter(|d| d["type"] == "chat") {
-                    received.push((d["id"].clone(), d["from"].clone()));
-                }
-                self.emit(name, data);
             }
             if dispatched.logged_out && !self.faults.has(Fault::IgnoreKick) {
                 self.log_out = true;
@@ -564,13 +573,6 @@ impl Session {
                 for (id, from) in received {
                     self.auto_delivery(id, from);
                 }
-            }
-            if let Some(Thrown(error)) = dispatched.thrown {
-                self.stalled = self.faults.has(Fault::StallOnBadPayload);
-                self.emit(
-                    "onError",
-                    Some(json!({"type": 604, "message": "decode message error", "data": error})),
-                );
             }
             if is_last {
                 return self.queue_done(dl.queue.as_ref());

@@ -100,6 +100,9 @@ pub enum Fault {
     NoUploadProgress,
     /// After a message whose payload does not decode, no received message reaches the app.
     StallOnBadPayload,
+    /// A meta that throws ends the loop over its sync answer, as in 3.6.3: the metas behind it
+    /// are never dispatched, yet the answer is acked.
+    DropAfterBadMeta,
     /// A failed upload calls no `onFileUploadError` (the message is still not sent).
     SilentUploadError,
     /// Every download answer, a failed or a cut one too, goes to `onFileDownloadComplete` with
@@ -246,6 +249,10 @@ pub const ALL: &[(&str, &str)] = &[
         "after a message whose payload does not decode, no received message reaches the app",
     ),
     (
+        "drop-after-bad-meta",
+        "a message that does not decode ends its sync answer: the messages behind it are acked but never reach the app",
+    ),
+    (
         "silent-upload-error",
         "a failed upload calls no onFileUploadError",
     ),
@@ -260,7 +267,7 @@ pub const ALL: &[(&str, &str)] = &[
 ];
 
 /// Every switch, in the order of [`ALL`].
-const ORDER: [Fault; 44] = [
+const ORDER: [Fault; 45] = [
     Fault::NoOpened,
     Fault::WrongLoginError,
     Fault::IgnoreProvisionStatus,
@@ -302,6 +309,7 @@ const ORDER: [Fault; 44] = [
     Fault::NoDownloadToken,
     Fault::NoUploadProgress,
     Fault::StallOnBadPayload,
+    Fault::DropAfterBadMeta,
     Fault::SilentUploadError,
     Fault::DownloadErrorAsComplete,
     Fault::DropDownloadHeaders,

@@ -72,18 +72,34 @@ impl MsgCache {
     }
 }
 
+/// What `_metapayload` did with one meta, in order.
+#[derive(Debug)]
+pub enum Dispatch {
+    /// A callback it fired.
+    Callback(Callback),
+    /// The exception a meta threw (raised as `onError` 604 by the caller).
+    Thrown(Thrown),
+}
+
 /// The outcome of `_metapayload` for the metas of one DL.
 #[derive(Debug, Default)]
 pub struct Dispatched {
-    /// The callbacks, in order.
-    pub callbacks: Vec<Callback>,
+    /// The callbacks and exceptions, in order.
+    pub dispatches: Vec<Dispatch>,
     /// A STATISTIC meta set `conn.logOut = true`.
     pub logged_out: bool,
-    /// The exception that stopped the loop (raised as `onError` 604 by the caller).
-    pub thrown: Option<Thrown>,
 }
 
-/// `_metapayload(metas, status, conn)`.
+impl Dispatched {
+    fn callback(&mut self, callback: Callback) {
+        self.dispatches.push(Dispatch::Callback(callback));
+    }
+}
+
+/// `_metapayload(metas, status, conn)`, except where 3.6.3 loses messages: a meta that throws
+/// is reported and the loop goes on to the metas behind it in the same DL. In 3.6.3 the throw
+/// ends the loop and the DL is still acked, so those metas are lost for good (wire notes §7;
+/// fault `drop-after-bad-meta` restores that).
 pub fn metapayload(
     metas: &[Meta],
     status: Option<&pb::Status>,
@@ -96,23 +112,32 @@ pub fn metapayload(
         if cache.contains(&id) && !cx.faults.has(Fault::NoDedupe) {
             continue;
         }
+        let mut callbacks = Vec::new();
         let result = match meta.ns.unwrap_or(0) {
-            1 => chat(meta, status, cx, &mut out.callbacks),
-            0 => statistic(meta, &mut out),
+            1 => chat(meta, status, cx, &mut callbacks),
+            0 => statistic(meta, &mut callbacks, &mut out.logged_out),
             ns => {
                 eprintln!("[imspec-reference] meta {id} of ns {ns} ignored (not implemented)");
                 Ok(())
             }
         };
-        if let Err(thrown) = result {
-            out.thrown = Some(thrown);
-            return out;
+        for callback in callbacks {
+            out.callback(callback);
         }
-        if meta.from.is_none() {
-            out.thrown = Some(Thrown::null_property("name"));
-            return out;
+        let thrown = match result {
+            Err(thrown) => Some(thrown),
+            Ok(()) if meta.from.is_none() => Some(Thrown::null_property("name")),
+            Ok(()) => None,
+        };
+        match thrown {
+            Some(thrown) => {
+                out.dispatches.push(Dispatch::Thrown(thrown));
+                if cx.faults.has(Fault::DropAfterBadMeta) {
+                    return out;
+                }
+            }
+            None => cache.push(id),
         }
-        cache.push(id);
     }
     out
 }
@@ -124,7 +149,11 @@ fn decode<M: prost::Message + Default>(bytes: Option<&Vec<u8>>) -> Result<M, Thr
 
 /// The STATISTIC handler: operations 1-4 log the user out with `onError` 207/206/216/217;
 /// operation 0 goes to `onStatisticMessage`, which drivers do not forward.
-fn statistic(meta: &Meta, out: &mut Dispatched) -> Result<(), Thrown> {
+fn statistic(
+    meta: &Meta,
+    callbacks: &mut Vec<Callback>,
+    logged_out: &mut bool,
+) -> Result<(), Thrown> {
     let body: pb::StatisticsBody = decode(meta.payload.as_ref())?;
     let (kind, message) = match body.operation.unwrap_or(0) {
         1 => (207, "user has been removed"),
@@ -133,9 +162,8 @@ fn statistic(meta: &Meta, out: &mut Dispatched) -> Result<(), Thrown> {
         4 => (217, "the user was kicked by other device"),
         _ => return Ok(()),
     };
-    out.logged_out = true;
-    out.callbacks
-        .push(("onError", Some(json!({"type": kind, "message": message}))));
+    *logged_out = true;
+    callbacks.push(("onError", Some(json!({"type": kind, "message": message}))));
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! (`docs/observed-session-3.6.3.txt`, the bundle's receive function).
 
 use super::faults::{Fault, Faults};
-use super::incoming::{self, Context, MsgCache};
+use super::incoming::{self, Context, Dispatch, MsgCache};
 use super::outgoing::{self, Body, Identity, Kind, ProvisionFields};
 use crate::wire::pb::{self, Jid, Meta};
 use crate::wire::{Direction, canonical, frame, jid};
@@ -244,14 +244,14 @@ fn dispatch(metas: &[Meta], faults: &Faults) -> Vec<(String, String)> {
     };
     let mut cache = MsgCache::default();
     let out = incoming::metapayload(metas, Some(&ok), &cx, &mut cache);
-    assert!(out.thrown.is_none(), "{:?}", out.thrown);
-    out.callbacks
+    out.dispatches
         .into_iter()
-        .map(|(name, data)| {
-            (
+        .map(|dispatch| match dispatch {
+            Dispatch::Callback((name, data)) => (
                 name.to_string(),
                 data.map(|d| d.to_string()).unwrap_or_default(),
-            )
+            ),
+            Dispatch::Thrown(thrown) => panic!("a meta threw: {thrown:?}"),
         })
         .collect()
 }
@@ -305,6 +305,45 @@ fn duplicate_metas_are_dispatched_once() {
         dispatch(&[meta.clone(), meta], &Faults::none().with(Fault::NoDedupe)).len(),
         2
     );
+}
+
+#[test]
+fn a_meta_that_does_not_decode_leaves_the_metas_behind_it_in_the_answer_to_be_dispatched() {
+    let bad = Meta {
+        id: Some(900000000000000004),
+        payload: Some(vec![0]),
+        ..incoming_meta(text_body(json!({})))
+    };
+    let good = incoming_meta(text_body(json!({})));
+    let ok = pb::Status {
+        error_code: Some(0),
+        ..Default::default()
+    };
+    let kinds = |faults: &Faults, cache: &mut MsgCache| -> Vec<String> {
+        let cx = Context {
+            api_url: "http://127.0.0.1:18080",
+            use_own_upload_fun: false,
+            token: "TOKEN-bob",
+            emoji: None,
+            faults,
+        };
+        incoming::metapayload(&[bad.clone(), good.clone()], Some(&ok), &cx, cache)
+            .dispatches
+            .iter()
+            .map(|d| match d {
+                Dispatch::Callback((name, _)) => name.to_string(),
+                Dispatch::Thrown(_) => "thrown".to_string(),
+            })
+            .collect()
+    };
+    let mut cache = MsgCache::default();
+    assert_eq!(
+        kinds(&Faults::none(), &mut cache),
+        ["thrown", "onTextMessage"]
+    );
+    assert!(cache.contains("900000000000000005") && !cache.contains("900000000000000004"));
+    let as_3_6_3 = Faults::none().with(Fault::DropAfterBadMeta);
+    assert_eq!(kinds(&as_3_6_3, &mut MsgCache::default()), ["thrown"]);
 }
 
 #[test]
@@ -424,8 +463,11 @@ fn statistic_kicks_raise_their_errors() {
     };
     let out = incoming::metapayload(&[meta], None, &cx, &mut MsgCache::default());
     assert!(out.logged_out);
+    let Some(Dispatch::Callback((_, Some(data)))) = out.dispatches.first() else {
+        panic!("{:?}", out.dispatches);
+    };
     assert_eq!(
-        out.callbacks[0].1.as_ref().unwrap().to_string(),
+        data.to_string(),
         r#"{"type":206,"message":"the user is already logged on another device"}"#
     );
 }

@@ -259,9 +259,9 @@ impl Live {
             .to_string();
         // bob is done with the hostile body before the probe is delivered, as in the regression
         // scenario (which waits for his key ack): otherwise, on a busy machine, both may come in
-        // one sync answer, where a client that stops at a body it cannot decode (the reference
-        // client's loop over the metas does, as a JavaScript throw would) never reaches the probe,
-        // and the case's verdict would depend on timing
+        // one sync answer, where a client that stops at a body it cannot decode (3.6.3's loop over
+        // the metas does: `fuzz-regressions/hostile-then-good-in-one-answer`) never reaches the
+        // probe, and the case's verdict would depend on timing
         if let Err(e) = control.settle_all(self.deadline()).await {
             return Err(CaseFailure::restarting(
                 "hang after hostile body",
