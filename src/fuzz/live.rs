@@ -13,6 +13,7 @@
 use super::FuzzError;
 use super::case::{Body, Case, HostileCase, ValidCase, Way};
 use super::check::{self, CaseFailure, Stats};
+use super::evidence;
 use crate::driver::{Driver, DriverFailure};
 use crate::runner::ClientSpec;
 use crate::runner::absence::{Missing, Timer, Watch};
@@ -154,7 +155,7 @@ impl Live {
             chat_type: case.chat.server(),
             body: body.clone(),
         };
-        let from = self.driver.events().len();
+        let (seen, from) = (self.server.recorder().len(), self.driver.events().len());
         let id = self.server.control().deliver(msg).await.map_err(|e| {
             CaseFailure::new("harness", format!("the server refused the delivery: {e}"))
         })?;
@@ -163,7 +164,9 @@ impl Live {
         let expected = case
             .expected_event(&body.ext, custom)
             .map_err(|e| CaseFailure::new("harness", e))?;
-        let event = self.bob_event(from, &id.to_string(), &case.body).await?;
+        let event = self
+            .bob_event(seen, from, &id.to_string(), &case.body)
+            .await?;
         check::event(&case.body, &event.0, &event.1, &expected)
     }
 
@@ -237,7 +240,7 @@ impl Live {
         let expected = case
             .expected_event(&body.ext, custom)
             .map_err(|e| CaseFailure::new("uplink ext", e))?;
-        let event = self.bob_event(from, &server_id, &case.body).await?;
+        let event = self.bob_event(seen, from, &server_id, &case.body).await?;
         check::event(&case.body, &event.0, &event.1, &expected)
     }
 
@@ -353,9 +356,12 @@ impl Live {
         }
     }
 
-    /// Bob's callback for message `id` (its name and data).
+    /// Bob's callback for message `id` (its name and data); when it is missing, the failure
+    /// says what the server saw of bob from observation `seen` on and which callbacks bob got
+    /// from event `from` on.
     async fn bob_event(
         &mut self,
+        seen: usize,
         from: usize,
         id: &str,
         body: &Body,
@@ -371,15 +377,32 @@ impl Live {
                     .filter(|e| e.user.as_deref() == Some("bob") && e.event == "onError")
                     .map(|e| e.data.to_string())
                     .collect();
+                let frames = self
+                    .server
+                    .recorder()
+                    .read_since(seen, |observed| evidence::user_frames(observed, "bob", id));
+                let events: Vec<String> = self.driver.events()[from..]
+                    .iter()
+                    .filter(|e| e.user.as_deref() == Some("bob"))
+                    .map(|e| match e.data.get("id").and_then(Value::as_str) {
+                        Some(id) => format!("{} {id}", e.event),
+                        None => e.event.clone(),
+                    })
+                    .collect();
                 Err(CaseFailure::new(
                     "no callback",
                     format!(
-                        "bob got no {} for message {id}, though his client handled every frame{}",
+                        "bob got no {} for message {id}, though his client handled every frame{}\n  {frames}\n  bob's callbacks since the case began: {}",
                         body.events().join(" / "),
                         if errors.is_empty() {
                             String::new()
                         } else {
                             format!("; onError: {}", errors.join(", "))
+                        },
+                        if events.is_empty() {
+                            "none".to_string()
+                        } else {
+                            events.join(", ")
                         }
                     ),
                 ))

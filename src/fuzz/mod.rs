@@ -1,6 +1,7 @@
 //! Fuzzing message bodies in both directions (`imspec fuzz`): proptest strategies for bodies,
 //! `ext` values, names and hostile payloads (`strategy`), the case model (`case`), one live server +
-//! driver session that runs cases (`live`) against invariants (`check`), the campaign with
+//! driver session that runs cases (`live`) against invariants (`check`), what the server saw of
+//! bob when a callback is missing (`evidence`), the campaign with
 //! shrinking and reruns of what it found (`campaign`), shrunk findings written as scenario files (`regression`), a
 //! fuzzer of the server's own frame decoding path (`frames`), and the bodies and seed corpora
 //! of the `cargo fuzz` targets under `fuzz/` (`targets`, `seeds`; `typed` with the feature
@@ -13,6 +14,7 @@ pub mod campaign;
 pub mod case;
 pub mod check;
 pub mod cli;
+pub mod evidence;
 pub mod frames;
 pub mod live;
 pub mod regression;

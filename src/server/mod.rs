@@ -248,6 +248,8 @@ impl FakeServer {
             slowest_round_us: std::sync::atomic::AtomicU64::new(0),
             attachments_in_flight: watch::channel(0).0,
             files: Mutex::default(),
+            #[cfg(test)]
+            gap: Mutex::default(),
         });
         let app = http::router(shared.clone());
         let mut signal = shutdown;
@@ -368,7 +370,7 @@ impl Control {
     ) -> Result<u64, ServerError> {
         let body = pb::MessageBody::decode(payload.as_slice()).unwrap_or_default();
         let (sender, recipient) = (from.to_string(), to.to_string());
-        let (server_id, notices) = {
+        let (server_id, chain) = {
             let now = self.shared.clock.now_ms();
             let mut world = self.shared.world();
             let app_key = world.app_key().to_string();
@@ -414,16 +416,16 @@ impl Control {
                 ..Default::default()
             };
             session::remember(&mut world, &sender, &destination, &meta, &body, now);
-            (
-                server_id,
-                session::route(&mut world, &sender, destination, meta),
-            )
-        };
-        for notice in notices {
-            if let Effect::Notify { user, msync } = notice {
-                socket::notify(&self.shared, &user, &msync).await;
+            // queued before the world is unlocked (see `socket::Chain`)
+            let mut chain = socket::Chain::default();
+            for notice in session::route(&mut world, &sender, destination, meta) {
+                if let Effect::Notify { user, msync } = notice {
+                    chain.notify(&self.shared, &user, &msync);
+                }
             }
-        }
+            (server_id, chain)
+        };
+        chain.written().await;
         Ok(server_id)
     }
 
@@ -454,13 +456,19 @@ impl Control {
         if self.shared.conns.of_user(user, true).is_empty() {
             return Err(ServerError::NotConnected(user.to_string()));
         }
-        let notice = {
+        let chain = {
             let now = self.shared.clock.now_ms();
-            session::admin_statistic(&mut self.shared.world(), user, operation, now)
+            let mut world = self.shared.world();
+            // queued before the world is unlocked (see `socket::Chain`)
+            let mut chain = socket::Chain::default();
+            if let Effect::Notify { user, msync } =
+                session::admin_statistic(&mut world, user, operation, now)
+            {
+                chain.notify(&self.shared, &user, &msync);
+            }
+            chain
         };
-        if let Effect::Notify { user, msync } = notice {
-            socket::notify(&self.shared, &user, &msync).await;
-        }
+        chain.written().await;
         Ok(())
     }
 
@@ -521,6 +529,9 @@ pub(crate) struct Shared {
     /// Attachment requests (upload, download) being answered: a run is not settled while one
     /// is (`settle.rs`), since a multi-MB upload takes longer than a settle round.
     attachments_in_flight: watch::Sender<usize>,
+    /// A pause armed by a test in a socket's handling of its next frame (`socket_tests.rs`).
+    #[cfg(test)]
+    gap: Mutex<Option<socket::tests::Gap>>,
 }
 
 /// A frame held back until the virtual clock reaches `at`.

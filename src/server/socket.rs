@@ -4,9 +4,12 @@
 //!
 //! Owns framing, the connection registry and recording of frames and transport events. Each
 //! S→C frame is recorded by the connection's writer task right before it is written, so the
-//! log order is wire order; senders wait until their frame is written before sending the next
-//! one, so frames caused by one uplink frame appear in a fixed order. The msync meaning of a
-//! frame is `session.rs`'s business, never this module's.
+//! log order is wire order. The frames a change of the world causes (an uplink frame's answer,
+//! the NOTICEs of a routed message) are put in their writers' queues while the world is still
+//! locked, as a [`Chain`]: each socket gets them in the order the world changed (an answer to a
+//! pull computed before a message was queued never comes after that message's NOTICE), and
+//! they are written one after the other, so frames caused by one uplink frame appear in a
+//! fixed order. The msync meaning of a frame is `session.rs`'s business, never this module's.
 
 use super::Shared;
 use super::inbound::{self, ArrivedFrame, DecodedFrame, Incoming};
@@ -53,6 +56,62 @@ pub(crate) enum Out {
         user: Option<String>,
         done: oneshot::Sender<()>,
     },
+    /// Take nothing more from the queue until this frame of another writer (the one before in
+    /// a [`Chain`]) is written or dropped, or [`WRITE_WAIT`] has passed.
+    After(oneshot::Receiver<()>),
+}
+
+/// Frames for one or more sockets, put in their writers' queues at once and written one after
+/// the other, in the order pushed (each waits in its queue until the one before is written).
+/// Pushed while the world is locked, the frames of one change of the world take their place in
+/// every socket's queue in the order the world changed: a socket never gets the NOTICE of a
+/// message before an answer to a pull that was computed without that message (then the client
+/// would drop the queue on that answer's `isLast` and never pull the message).
+#[derive(Debug, Default)]
+pub(crate) struct Chain {
+    /// The written signal of the last frame pushed.
+    last: Option<oneshot::Receiver<()>>,
+    /// How many frames were pushed.
+    frames: u32,
+}
+
+impl Chain {
+    /// Queues `out` (built around its written signal) on `tx`, behind the frame pushed before.
+    pub(crate) fn push(
+        &mut self,
+        tx: &mpsc::UnboundedSender<Out>,
+        out: impl FnOnce(oneshot::Sender<()>) -> Out,
+    ) {
+        if let Some(previous) = self.last.take()
+            && let Err(mpsc::error::SendError(Out::After(previous))) = tx.send(Out::After(previous))
+        {
+            // a closed writer: the next frame waits for the one before instead
+            self.last = Some(previous);
+            return;
+        }
+        let (done, written) = oneshot::channel();
+        if tx.send(out(done)).is_ok() {
+            self.last = Some(written);
+            self.frames += 1;
+        }
+    }
+
+    /// Queues `msync` for every logged-in socket of `user`.
+    pub(crate) fn notify(&mut self, shared: &Shared, user: &str, msync: &pb::MSync) {
+        for tx in shared.conns.of_user(user, true) {
+            let bytes = frame::encode_msync(msync);
+            let user = Some(user.to_string());
+            self.push(&tx, |done| Out::Frame { bytes, user, done });
+        }
+    }
+
+    /// Waits (bounded) until the last frame is written, so every frame is; call it once the
+    /// world is unlocked.
+    pub(crate) async fn written(self) {
+        if let Some(last) = self.last {
+            let _ = tokio::time::timeout(WRITE_WAIT * self.frames.max(1), last).await;
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -302,40 +361,69 @@ impl Reader {
             view,
             bytes,
         }));
-        let effects = {
+        let (chain, closes, rest) = {
             let now = self.shared.clock.now_ms();
             let mut world = self.shared.world();
-            self.session.handle(&msync, now, &mut world)
+            let effects = self.session.handle(&msync, now, &mut world);
+            // queued before the world is unlocked (see `Chain`)
+            self.queue(effects)
         };
+        #[cfg(test)]
+        tests::gap(&self.shared, self.session.user()).await;
         self.shared.conns.update(self.conn, &self.session);
-        // Recipients are notified before the sender gets its answer: once a client has seen its
-        // ack, every recipient then online has its NOTICE, and one who logs in later finds the
-        // message in its queue at login only (a login racing the fan-out got both).
-        let (notices, answers): (Vec<_>, Vec<_>) = effects
-            .into_iter()
-            .partition(|effect| matches!(effect, Effect::Notify { .. }));
-        for effect in notices.into_iter().chain(answers) {
+        chain.written().await;
+        if closes {
+            return false;
+        }
+        for effect in rest {
             let user = self.session.user().map(str::to_string);
             match effect {
-                Effect::Reply(msync) => {
-                    let bytes = frame::encode_msync(&msync);
-                    send_wait(&self.tx, |done| Out::Frame { bytes, user, done }).await;
-                }
-                Effect::Notify { user, msync } => {
-                    notify(&self.shared, &user, &msync).await;
-                }
-                Effect::Close { code, reason } => {
-                    close(&self.tx, code, reason, user).await;
-                    return false;
-                }
                 Effect::Held { at, msync } => {
                     let bytes = frame::encode_msync(&msync);
                     self.shared.hold(at, self.tx.clone(), bytes, user);
                 }
                 Effect::Bad(error) => self.bad(error, &text),
+                // queued by `queue`
+                Effect::Reply(_) | Effect::Notify { .. } | Effect::Close { .. } => {}
             }
         }
         true
+    }
+
+    /// Queues the frames of `effects` (NOTICEs to recipients, then this socket's answers and
+    /// close) as one [`Chain`]; says whether the socket closes, and returns the other effects.
+    /// Recipients are notified before the sender gets its answer: once a client has seen its
+    /// ack, every recipient then online has its NOTICE, and one who logs in later finds the
+    /// message in its queue at login only (a login racing the fan-out got both).
+    fn queue(&self, effects: Vec<Effect>) -> (Chain, bool, Vec<Effect>) {
+        let (notices, answers): (Vec<_>, Vec<_>) = effects
+            .into_iter()
+            .partition(|effect| matches!(effect, Effect::Notify { .. }));
+        let mut chain = Chain::default();
+        let mut closes = false;
+        let mut rest = Vec::new();
+        for effect in notices.into_iter().chain(answers) {
+            let user = self.session.user().map(str::to_string);
+            match effect {
+                Effect::Notify { user, msync } => chain.notify(&self.shared, &user, &msync),
+                Effect::Reply(msync) => {
+                    let bytes = frame::encode_msync(&msync);
+                    chain.push(&self.tx, |done| Out::Frame { bytes, user, done });
+                }
+                Effect::Close { code, reason } => {
+                    chain.push(&self.tx, |done| Out::Close {
+                        code,
+                        reason,
+                        user,
+                        done,
+                    });
+                    closes = true;
+                    break;
+                }
+                other => rest.push(other),
+            }
+        }
+        (chain, closes, rest)
     }
 
     /// A read error: a message over [`MAX_MESSAGE`] is a bad frame answered by a close (1009);
@@ -399,6 +487,9 @@ impl Writer {
                         self.close(code, reason, user).await;
                         let _ = done.send(());
                         break;
+                    }
+                    Some(Out::After(previous)) => {
+                        let _ = tokio::time::timeout(WRITE_WAIT, previous).await;
                     }
                     None => break,
                 },
@@ -471,3 +562,7 @@ impl Writer {
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
+
+#[cfg(test)]
+#[path = "socket_tests.rs"]
+pub(super) mod tests;
