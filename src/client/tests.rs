@@ -230,7 +230,8 @@ fn incoming_meta(body: pb::MessageBody) -> Meta {
     }
 }
 
-fn dispatch(metas: &[Meta], faults: &Faults) -> Vec<(String, String)> {
+/// `_metapayload` for bob, with an OK status.
+fn metapayload(metas: &[Meta], faults: &Faults, cache: &mut MsgCache) -> incoming::Dispatched {
     let cx = Context {
         api_url: "http://127.0.0.1:18080",
         use_own_upload_fun: false,
@@ -242,9 +243,12 @@ fn dispatch(metas: &[Meta], faults: &Faults) -> Vec<(String, String)> {
         error_code: Some(0),
         ..Default::default()
     };
-    let mut cache = MsgCache::default();
-    let out = incoming::metapayload(metas, Some(&ok), &cx, &mut cache);
-    out.dispatches
+    incoming::metapayload(metas, Some(&ok), &cx, cache)
+}
+
+fn dispatch(metas: &[Meta], faults: &Faults) -> Vec<(String, String)> {
+    metapayload(metas, faults, &mut MsgCache::default())
+        .dispatches
         .into_iter()
         .map(|dispatch| match dispatch {
             Dispatch::Callback((name, data)) => (
@@ -315,19 +319,8 @@ fn a_meta_that_does_not_decode_leaves_the_metas_behind_it_in_the_answer_to_be_di
         ..incoming_meta(text_body(json!({})))
     };
     let good = incoming_meta(text_body(json!({})));
-    let ok = pb::Status {
-        error_code: Some(0),
-        ..Default::default()
-    };
     let kinds = |faults: &Faults, cache: &mut MsgCache| -> Vec<String> {
-        let cx = Context {
-            api_url: "http://127.0.0.1:18080",
-            use_own_upload_fun: false,
-            token: "TOKEN-bob",
-            emoji: None,
-            faults,
-        };
-        incoming::metapayload(&[bad.clone(), good.clone()], Some(&ok), &cx, cache)
+        metapayload(&[bad.clone(), good.clone()], faults, cache)
             .dispatches
             .iter()
             .map(|d| match d {
