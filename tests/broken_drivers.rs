@@ -140,3 +140,37 @@ fn an_exception_in_the_sdk_fails_the_waiting_step_at_once_with_message_and_stack
     assert!(ms < 6000, "{ms} ms");
     assert!(started.elapsed().as_secs() < 9);
 }
+
+/// An SDK's exception and the event a step waits for can come in either order (the SDK writes
+/// them from one piece of work): the step finds its event either way, and the exception fails
+/// the run after the last step, the same failure in both orders (`--repeat` saw the step an
+/// exception failed at change with which came first).
+#[test]
+fn an_exception_beside_the_awaited_event_fails_the_run_the_same_way_in_either_order() {
+    let failure = |order: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("report.json");
+        let output = Command::new(env!("CARGO_BIN_EXE_imspec"))
+            .args(["run", "--scenarios", "tests/fixtures/exception-order"])
+            .args([
+                "--client",
+                "sh tests/fixtures/drivers/exception-beside-event.sh",
+            ])
+            .arg("--json")
+            .arg(&json)
+            .env("ORDER", order)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        only_failure(&report)
+    };
+    let exception_first = failure("exception-first");
+    assert!(
+        exception_first.starts_with(
+            "after the last step: the SDK threw an exception for alice: index out of range"
+        ),
+        "{exception_first}"
+    );
+    assert_eq!(exception_first, failure("event-first"));
+}

@@ -383,14 +383,20 @@ impl Driver {
     }
 
     /// Waits for the reply to request `id`. An exception reported on the request's user (or on
-    /// no user) ends the wait at once.
+    /// no user) ends the wait at once. A request on no user (`sync`, `reset`) is ended only by
+    /// an exception on no user: one on a user is left to that user's steps, so which step an
+    /// exception fails does not depend on whether a settle happened to ask the driver first.
     pub async fn reply(&mut self, id: u64, deadline: Instant) -> Result<Reply, DriverFailure> {
         let user = self.users.get(&id).cloned().flatten();
         loop {
             if let Some(reply) = self.replies.remove(&id) {
                 return Ok(reply);
             }
-            if let Some(exception) = self.take_exception(user.as_deref()) {
+            let exception = match user.as_deref() {
+                Some(user) => self.take_exception(Some(user)),
+                None => self.take_userless_exception(),
+            };
+            if let Some(exception) = exception {
                 return Err(exception);
             }
             let op = self.outstanding.get(&id).cloned().unwrap_or_default();
@@ -471,17 +477,27 @@ impl Driver {
     /// `None`) that no step has been given yet, as a failure.
     pub fn take_exception(&mut self, user: Option<&str>) -> Option<DriverFailure> {
         let at = self.exception_at(user)?;
+        Some(self.exception_failure(at))
+    }
+
+    /// The first `exception` reported on no user that no step has been given yet.
+    fn take_userless_exception(&mut self) -> Option<DriverFailure> {
+        let at = self.exceptions.iter().position(|e| e.user.is_none())?;
+        Some(self.exception_failure(at))
+    }
+
+    fn exception_failure(&mut self, at: usize) -> DriverFailure {
         let event = self.exceptions.remove(at);
         let text = |key: &str| match event.data.get(key) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Null) | None => String::new(),
             Some(other) => other.to_string(),
         };
-        Some(DriverFailure::Exception {
+        DriverFailure::Exception {
             user: event.user.clone(),
             message: text("message"),
             stack: text("stack"),
-        })
+        }
     }
 
     /// Waits for one more line (reply or event) until `deadline`; returns whether one came.

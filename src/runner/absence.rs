@@ -184,6 +184,7 @@ impl<'a> Watch<'a> {
     ) -> Result<usize, Missing> {
         let mut checked = from;
         let mut settled_at: Option<Instant> = None;
+        let mut looked_again = false;
         // Most awaited events are on their way: give them the grace before the first settle
         // (a settle is a round trip through every client). A driver that answers `idle` is
         // settled in a few round trips, with no grace: it is given as long as two of the run's
@@ -219,8 +220,18 @@ impl<'a> Watch<'a> {
                 }
                 return Ok(found);
             }
-            if let Some(exception) = driver.take_exception(user) {
-                return Err(Missing::Driver(exception));
+            if driver.has_exception(user) {
+                // The exception and what is awaited may come from the same work of the client on
+                // two channels (its stdout, its socket): one settle first, so that which came
+                // first does not decide whether the step fails.
+                if !looked_again {
+                    looked_again = true;
+                    let _ = self.settled_and_graced(driver, deadline).await;
+                    continue;
+                }
+                if let Some(exception) = driver.take_exception(user) {
+                    return Err(Missing::Driver(exception));
+                }
             }
             let settled = self.settled_and_graced(driver, deadline).await;
             settled_at = Some(self.last_settle.get());

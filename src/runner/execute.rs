@@ -119,6 +119,16 @@ pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> 
         }
         Err(_) => {}
     }
+    // An exception no step was given (the steps that waited on its user after it found what
+    // they waited for) fails the run here: the reset / shutdown reply comes after every line
+    // the scenario's realms wrote, so this does not depend on when it came. Every one is taken:
+    // none is left for the next scenario of a reused driver.
+    let unclaimed = std::iter::from_fn(|| driver.take_exception(None)).collect::<Vec<_>>();
+    if failure.is_none()
+        && let Some(e) = unclaimed.into_iter().next()
+    {
+        failure = Some(StepFailure::at_start(format!("after the last step: {e}")));
+    }
     run.stderr_tail = driver.stderr_tail();
     let completed = state.completed;
     let noted: Vec<usize> = state.notes.iter().map(|(i, _)| *i).collect();
