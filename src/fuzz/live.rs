@@ -125,6 +125,14 @@ impl Live {
             Case::Valid(v) => self.send(v, stats).await,
             Case::Hostile(h) => self.hostile(h, stats).await,
         };
+        // An exception the SDK threw during the case fails it even when every callback came
+        // (a step is given one only when what it waits for does not come); none is left for
+        // the next case.
+        let unclaimed = std::iter::from_fn(|| self.driver.take_exception(None)).collect::<Vec<_>>();
+        let result = match (result, unclaimed.into_iter().next()) {
+            (Ok(()), Some(exception)) => Err(driver_failure(exception)),
+            (result, _) => result,
+        };
         if let Err(failure) = &result
             && failure.restart
         {
