@@ -480,6 +480,14 @@ impl Driver {
         Some(self.exception_failure(at))
     }
 
+    /// Every `exception` no step has been given yet is taken (none is left for what comes
+    /// next: another scenario of a reused driver, the next fuzz case); the first, as a failure.
+    pub fn take_unclaimed_exception(&mut self) -> Option<DriverFailure> {
+        let first = self.take_exception(None);
+        self.exceptions.clear();
+        first
+    }
+
     /// The first `exception` reported on no user that no step has been given yet.
     fn take_userless_exception(&mut self) -> Option<DriverFailure> {
         let at = self.exceptions.iter().position(|e| e.user.is_none())?;

@@ -128,8 +128,7 @@ impl Live {
         // An exception the SDK threw during the case fails it even when every callback came
         // (a step is given one only when what it waits for does not come); none is left for
         // the next case.
-        let unclaimed = std::iter::from_fn(|| self.driver.take_exception(None)).collect::<Vec<_>>();
-        let result = match (result, unclaimed.into_iter().next()) {
+        let result = match (result, self.driver.take_unclaimed_exception()) {
             (Ok(()), Some(exception)) => Err(driver_failure(exception)),
             (result, _) => result,
         };

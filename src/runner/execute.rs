@@ -123,9 +123,9 @@ pub async fn run(scenario: &Scenario, config: &RunConfig, pool: &DriverPool) -> 
     // they waited for) fails the run here: the reset / shutdown reply comes after every line
     // the scenario's realms wrote, so this does not depend on when it came. Every one is taken:
     // none is left for the next scenario of a reused driver.
-    let unclaimed = std::iter::from_fn(|| driver.take_exception(None)).collect::<Vec<_>>();
+    let unclaimed = driver.take_unclaimed_exception();
     if failure.is_none()
-        && let Some(e) = unclaimed.into_iter().next()
+        && let Some(e) = unclaimed
     {
         failure = Some(StepFailure::at_start(format!("after the last step: {e}")));
     }
