@@ -98,10 +98,10 @@ pub struct Watch<'a> {
     recorder: &'a Recorder,
     grace: Duration,
     /// When the last settle ended.
-    last_settle: std::cell::Cell<Instant>,
+    last_settle: Instant,
     /// The recorder's length when this watch last waited a grace out in full (0: never): a
     /// socket the server closed after it makes the next settle wait a grace again.
-    graced_to: std::cell::Cell<usize>,
+    graced_to: usize,
 }
 
 impl<'a> Watch<'a> {
@@ -112,8 +112,8 @@ impl<'a> Watch<'a> {
             control,
             recorder,
             grace: grace(),
-            last_settle: std::cell::Cell::new(Instant::now()),
-            graced_to: std::cell::Cell::new(0),
+            last_settle: Instant::now(),
+            graced_to: 0,
         }
     }
 
@@ -124,7 +124,7 @@ impl<'a> Watch<'a> {
     /// An `exception` the driver reports on `user` (or on no user) ends the wait at once.
     #[allow(clippy::too_many_arguments)]
     pub async fn event(
-        &self,
+        &mut self,
         driver: &mut Driver,
         user: Option<&str>,
         from: usize,
@@ -174,7 +174,7 @@ impl<'a> Watch<'a> {
     /// The absence rule: the event from index `from` on that satisfies `matches`, or
     /// [`Missing::Absent`] once the run is settled and graced without it.
     async fn absent(
-        &self,
+        &mut self,
         driver: &mut Driver,
         user: Option<&str>,
         from: usize,
@@ -195,8 +195,7 @@ impl<'a> Watch<'a> {
         // on that socket alone, never through a barrier (measured: without it, 4.21.1's onError
         // for a socket the server closed was judged absent in 1 of 20 runs of
         // `connection/reconnect` at `--jobs 8` beside two other such runs, load 18 to 26).
-        let wait = if driver.answers_idle()
-            && !self.control.closed_by_server_since(self.graced_to.get())
+        let wait = if driver.answers_idle() && !self.control.closed_by_server_since(self.graced_to)
         {
             self.grace.min(2 * self.control.slowest_round())
         } else {
@@ -234,7 +233,7 @@ impl<'a> Watch<'a> {
                 }
             }
             let settled = self.settled_and_graced(driver, deadline).await;
-            settled_at = Some(self.last_settle.get());
+            settled_at = Some(self.last_settle);
             match settled? {
                 Moved::Nothing(_) => {
                     return scan(driver.events(), &mut checked, matches).ok_or(Missing::Absent);
@@ -246,7 +245,11 @@ impl<'a> Watch<'a> {
 
     /// Collects everything the clients will do on their own (settle + grace, again while
     /// something moves), for a `quiet` step to look at; says where the run stood still.
-    pub async fn quiesce(&self, driver: &mut Driver, deadline: Instant) -> Result<Still, Missing> {
+    pub async fn quiesce(
+        &mut self,
+        driver: &mut Driver,
+        deadline: Instant,
+    ) -> Result<Still, Missing> {
         loop {
             if let Moved::Nothing(still) = self.settled_and_graced(driver, deadline).await? {
                 return Ok(still);
@@ -257,7 +260,7 @@ impl<'a> Watch<'a> {
     /// Settles the run, then waits out the grace collecting driver lines; says whether anything
     /// moved after the settle (a frame, an HTTP exchange, a driver line).
     pub async fn settled_and_graced(
-        &self,
+        &mut self,
         driver: &mut Driver,
         deadline: Instant,
     ) -> Result<Moved, Missing> {
@@ -282,7 +285,7 @@ impl<'a> Watch<'a> {
                 .map_err(deadline_or_driver)?;
             if driver.log().len() > lines + 2 {
                 // callbacks came with it: look at them, then settle again
-                self.last_settle.set(Instant::now());
+                self.last_settle = Instant::now();
                 return Ok(Moved::Something);
             }
             idle = reply.ok && reply.result.is_some_and(|r| r["idle"] == true);
@@ -297,12 +300,12 @@ impl<'a> Watch<'a> {
         // unless the server closed a socket since this watch's last grace, or in the run before
         // it (no barrier goes through a closed socket, so the client may not have read the
         // close yet).
-        if idle && !self.control.closed_by_server_since(self.graced_to.get()) {
+        if idle && !self.control.closed_by_server_since(self.graced_to) {
             self.control
                 .settle_all(settle_by)
                 .await
                 .map_err(Missing::Unsettled)?;
-            self.last_settle.set(Instant::now());
+            self.last_settle = Instant::now();
             let still = Still {
                 frames: settled,
                 lines,
@@ -313,7 +316,7 @@ impl<'a> Watch<'a> {
                 Moved::Nothing(still)
             });
         }
-        self.last_settle.set(Instant::now());
+        self.last_settle = Instant::now();
         // On a loaded machine everything is slower, the driver's stdout too: the grace is at
         // least twice what this settle took and twice the slowest barrier round of the run.
         let grace = self
@@ -327,7 +330,7 @@ impl<'a> Watch<'a> {
             .await
             .map_err(Missing::Driver)?;
         if !interrupted {
-            self.graced_to.set(frames);
+            self.graced_to = frames;
         }
         let still = Still { frames, lines };
         Ok(if still.moved_since(self.control, driver) {
