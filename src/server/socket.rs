@@ -376,10 +376,10 @@ impl Reader {
             return false;
         }
         for effect in rest {
-            let user = self.session.user().map(str::to_string);
             match effect {
                 Effect::Held { at, msync } => {
                     let bytes = frame::encode_msync(&msync);
+                    let user = self.session.user().map(str::to_string);
                     self.shared.hold(at, self.tx.clone(), bytes, user);
                 }
                 Effect::Bad(error) => self.bad(error, &text),
@@ -402,15 +402,16 @@ impl Reader {
         let mut chain = Chain::default();
         let mut closes = false;
         let mut rest = Vec::new();
+        let this_user = || self.session.user().map(str::to_string);
         for effect in notices.into_iter().chain(answers) {
-            let user = self.session.user().map(str::to_string);
             match effect {
                 Effect::Notify { user, msync } => chain.notify(&self.shared, &user, &msync),
                 Effect::Reply(msync) => {
-                    let bytes = frame::encode_msync(&msync);
+                    let (bytes, user) = (frame::encode_msync(&msync), this_user());
                     chain.push(&self.tx, |done| Out::Frame { bytes, user, done });
                 }
                 Effect::Close { code, reason } => {
+                    let user = this_user();
                     chain.push(&self.tx, |done| Out::Close {
                         code,
                         reason,
